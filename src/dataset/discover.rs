@@ -1,0 +1,230 @@
+//! Finding the shards of a dataset: which files count, in which order, with which codec.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{PickError, Result};
+
+/// Suffixes of JSON-lines shards (bonepick's set, matched on the whole name so `part.00.jsonl`
+/// counts) and of Parquet shards.
+const JSON_SUFFIXES: &[&str] = &[
+    ".jsonl",
+    ".json",
+    ".jsonl.zst",
+    ".jsonl.zstd",
+    ".jsonl.gz",
+    ".jsonl.gzip",
+    ".json.zst",
+    ".json.zstd",
+    ".json.gz",
+    ".json.gzip",
+];
+const PARQUET_SUFFIX: &str = ".parquet";
+
+/// The split directory names of bonepick's layout.
+pub const SPLITS: &[&str] = &["train", "valid", "test"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Plain,
+    Zstd,
+    Gzip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardFormat {
+    JsonLines(Codec),
+    Parquet,
+}
+
+impl Codec {
+    /// The codec a file name asks for; writers use the same rule, so mirrored names keep codecs.
+    pub fn from_name(name: &str) -> Codec {
+        if name.ends_with(".zst") || name.ends_with(".zstd") {
+            Codec::Zstd
+        } else if name.ends_with(".gz") || name.ends_with(".gzip") {
+            Codec::Gzip
+        } else {
+            Codec::Plain
+        }
+    }
+}
+
+impl ShardFormat {
+    pub fn from_name(name: &str) -> Option<ShardFormat> {
+        if name.ends_with(PARQUET_SUFFIX) {
+            Some(ShardFormat::Parquet)
+        } else if JSON_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+            Some(ShardFormat::JsonLines(Codec::from_name(name)))
+        } else {
+            None
+        }
+    }
+}
+
+/// One file of a dataset.
+#[derive(Debug, Clone)]
+pub struct Shard {
+    pub path: PathBuf,
+    /// Path relative to the dataset root, with `/` separators: the `_file` column and the
+    /// name outputs mirror.
+    pub rel: String,
+    pub split: Option<String>,
+    pub format: ShardFormat,
+    /// Size on disk in bytes (compressed size for compressed shards).
+    pub size: u64,
+}
+
+/// Lists the shards under `root` (a directory, a single file, or a glob pattern), sorted by
+/// relative path so every run sees the same order.
+pub fn discover(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
+    let is_glob = root.contains(['*', '?', '[']);
+    let (base, files) = if is_glob {
+        let base = glob_base(root);
+        let paths = glob::glob(root).map_err(|e| PickError::Dataset {
+            path: root.into(),
+            message: format!("bad glob pattern: {e}"),
+        })?;
+        let mut files = Vec::new();
+        for p in paths {
+            let p = p.map_err(|e| PickError::io(e.path().to_path_buf(), e.into()))?;
+            if p.is_file() {
+                files.push(p);
+            } else if p.is_dir() {
+                walk(&p, &mut files)?;
+            }
+        }
+        (base, files)
+    } else {
+        let path = PathBuf::from(root);
+        let meta = std::fs::metadata(&path).map_err(|e| PickError::Dataset {
+            path: path.clone(),
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file or directory".to_string()
+            } else {
+                e.to_string()
+            },
+        })?;
+        if meta.is_file() {
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (base, vec![path])
+        } else {
+            let mut files = Vec::new();
+            walk(&path, &mut files)?;
+            (path, files)
+        }
+    };
+
+    let mut shards = Vec::with_capacity(files.len());
+    for path in files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let Some(format) = ShardFormat::from_name(name) else {
+            continue;
+        };
+        let rel = relative(&base, &path);
+        let size = std::fs::metadata(&path)
+            .map_err(|e| PickError::io(&path, e))?
+            .len();
+        let split = split_of(&base, &rel);
+        shards.push(Shard {
+            path,
+            rel,
+            split,
+            format,
+            size,
+        });
+    }
+    shards.sort_by(|a, b| a.rel.cmp(&b.rel));
+    shards.dedup_by(|a, b| a.path == b.path);
+    Ok((base, shards))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| PickError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| PickError::io(dir, e))?;
+        let path = entry.path();
+        let ty = entry.file_type().map_err(|e| PickError::io(&path, e))?;
+        if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The directory part of a glob pattern before its first wildcard component.
+fn glob_base(pattern: &str) -> PathBuf {
+    let mut base = PathBuf::new();
+    for comp in Path::new(pattern).components() {
+        let s = comp.as_os_str().to_string_lossy();
+        if s.contains(['*', '?', '[']) {
+            break;
+        }
+        base.push(comp);
+    }
+    base
+}
+
+fn relative(base: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The split a shard belongs to: the nearest enclosing directory named `train`, `valid` or
+/// `test`, looking inside the dataset and at the dataset root's own name (so `data/train` and
+/// `data/train/*.jsonl` also know their split).
+fn split_of(base: &Path, rel: &str) -> Option<String> {
+    let mut dirs: Vec<&str> = rel.split('/').collect();
+    dirs.pop();
+    let root_name = base.file_name().and_then(|n| n.to_str());
+    dirs.iter()
+        .rev()
+        .copied()
+        .chain(root_name)
+        .find(|d| SPLITS.contains(d))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_follow_whole_name() {
+        assert!(ShardFormat::from_name("part.00.jsonl").is_some());
+        assert!(ShardFormat::from_name("x.v1.jsonl.zst").is_some());
+        assert_eq!(
+            ShardFormat::from_name("a.jsonl.gzip"),
+            Some(ShardFormat::JsonLines(Codec::Gzip))
+        );
+        assert_eq!(
+            ShardFormat::from_name("a.parquet"),
+            Some(ShardFormat::Parquet)
+        );
+        assert!(ShardFormat::from_name("a.txt").is_none());
+        assert!(ShardFormat::from_name("a.jsonl.bz2").is_none());
+        assert!(ShardFormat::from_name(".a.jsonl.pick-tmp").is_none());
+    }
+
+    #[test]
+    fn split_from_nearest_directory() {
+        let base = Path::new("/d/data");
+        assert_eq!(split_of(base, "train/a.jsonl").as_deref(), Some("train"));
+        assert_eq!(split_of(base, "en/test/a.jsonl").as_deref(), Some("test"));
+        assert_eq!(split_of(base, "a.jsonl"), None);
+        assert_eq!(
+            split_of(Path::new("/d/data/valid"), "a.jsonl").as_deref(),
+            Some("valid")
+        );
+    }
+
+    #[test]
+    fn glob_base_stops_at_wildcard() {
+        assert_eq!(glob_base("data/train/*.jsonl.zst"), PathBuf::from("data/train"));
+        assert_eq!(glob_base("data/**/x.jsonl"), PathBuf::from("data"));
+    }
+}

@@ -1,0 +1,119 @@
+//! Schema inference: the table schema is the merge (see `jtype`) of the first rows of every
+//! JSON shard and the schemas of every Parquet shard.
+
+use std::sync::Arc;
+
+use arrow::datatypes::Schema;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::dataset::discover::{Shard, ShardFormat};
+use crate::dataset::jtype::{JType, schema_of};
+use crate::dataset::lines::{Chunker, is_blank, lines};
+use crate::error::{PickError, Result};
+
+/// How many rows of each JSON shard inference reads; `None` reads them all.
+#[derive(Debug, Clone, Copy)]
+pub struct InferRows(pub Option<u64>);
+
+impl Default for InferRows {
+    fn default() -> Self {
+        InferRows(Some(10_000))
+    }
+}
+
+impl InferRows {
+    pub fn describe(self) -> String {
+        match self.0 {
+            Some(n) => format!(
+                "the schema was inferred from the first {n} rows of each shard; \
+                 --infer-rows 0 reads them all, --skip-bad-rows leaves such rows out"
+            ),
+            None => "the schema was inferred from every row".to_string(),
+        }
+    }
+}
+
+pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(shards.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, Vec<(String, JType)>)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(shard) = shards.get(i) else { break };
+                        out.push((i, infer_shard(shard, rows)?));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("inference thread")).collect()
+    });
+    let mut per_shard = Vec::new();
+    for r in results {
+        per_shard.extend(r?);
+    }
+    // Merge in shard order so column order is the same on every run.
+    per_shard.sort_by_key(|(i, _)| *i);
+    let merged = per_shard
+        .into_iter()
+        .fold(JType::Struct(vec![]), |acc, (_, row)| acc.merge(JType::Struct(row)));
+    let JType::Struct(fields) = merged else {
+        unreachable!("rows merge to a struct")
+    };
+    Ok(schema_of(&fields))
+}
+
+fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType)>> {
+    match shard.format {
+        ShardFormat::Parquet => {
+            let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
+                PickError::Parquet {
+                    path: shard.path.clone(),
+                    source,
+                }
+            })?;
+            Ok(builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), JType::from_field(f)))
+                .collect())
+        }
+        ShardFormat::JsonLines(codec) => {
+            let mut chunker = Chunker::new(Arc::clone(shard), codec)?;
+            let mut row_type = JType::Struct(vec![]);
+            let mut seen = 0u64;
+            'chunks: while let Some(chunk) = chunker.next_chunk()? {
+                for (_, line) in lines(&chunk.data, chunk.first_line) {
+                    if rows.0.is_some_and(|limit| seen >= limit) {
+                        break 'chunks;
+                    }
+                    if is_blank(line) {
+                        continue;
+                    }
+                    seen += 1;
+                    // Inference reads leniently: rows it cannot parse are reported by the scan,
+                    // which knows whether --skip-bad-rows is set.
+                    let Ok(text) = std::str::from_utf8(line) else {
+                        continue;
+                    };
+                    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+                        continue;
+                    };
+                    if value.is_object() {
+                        row_type = row_type.merge(JType::of_value(&value));
+                    }
+                }
+            }
+            match row_type {
+                JType::Struct(fields) => Ok(fields),
+                _ => Ok(vec![]),
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Arrow → JSON text, the way bonepick writes rows: compact, keys in schema order, UTF-8 kept
+//! as is, floats as Python's `repr`, null fields left out, JSON-text columns written as JSON.
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, GenericListArray, OffsetSizeTrait, StructArray,
+};
+use arrow::datatypes::{
+    DataType, Field, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::dataset::jtype::is_json_field;
+use crate::error::Result;
+
+/// Writes one JSON value per row of an array.
+pub trait Encode {
+    fn is_null(&self, row: usize) -> bool;
+    fn encode(&self, row: usize, out: &mut Vec<u8>);
+}
+
+pub fn encoder<'a>(field: &Field, array: &'a dyn Array) -> Result<Box<dyn Encode + 'a>> {
+    let json = is_json_field(field);
+    Ok(match array.data_type() {
+        DataType::Null => Box::new(NullEnc),
+        DataType::Boolean => Box::new(BoolEnc(array.as_boolean())),
+        DataType::Int8 => Box::new(IntEnc(array.as_primitive::<Int8Type>())),
+        DataType::Int16 => Box::new(IntEnc(array.as_primitive::<Int16Type>())),
+        DataType::Int32 => Box::new(IntEnc(array.as_primitive::<Int32Type>())),
+        DataType::Int64 => Box::new(IntEnc(array.as_primitive::<Int64Type>())),
+        DataType::UInt8 => Box::new(IntEnc(array.as_primitive::<UInt8Type>())),
+        DataType::UInt16 => Box::new(IntEnc(array.as_primitive::<UInt16Type>())),
+        DataType::UInt32 => Box::new(IntEnc(array.as_primitive::<UInt32Type>())),
+        DataType::UInt64 => Box::new(IntEnc(array.as_primitive::<UInt64Type>())),
+        DataType::Float16 => Box::new(FloatEnc(array.as_primitive::<Float16Type>())),
+        DataType::Float32 => Box::new(FloatEnc(array.as_primitive::<Float32Type>())),
+        DataType::Float64 => Box::new(FloatEnc(array.as_primitive::<Float64Type>())),
+        DataType::Utf8 => Box::new(StrEnc {
+            json,
+            get: StrArr::Small(array.as_string::<i32>()),
+        }),
+        DataType::LargeUtf8 => Box::new(StrEnc {
+            json,
+            get: StrArr::Large(array.as_string::<i64>()),
+        }),
+        DataType::Utf8View => Box::new(StrEnc {
+            json,
+            get: StrArr::View(array.as_string_view()),
+        }),
+        DataType::List(item) => Box::new(ListEnc::new(array.as_list::<i32>(), item)?),
+        DataType::LargeList(item) => Box::new(ListEnc::new(array.as_list::<i64>(), item)?),
+        DataType::Struct(_) => Box::new(StructEnc::new(array.as_struct())?),
+        _ => Box::new(DisplayEnc {
+            array,
+            fmt: ArrayFormatter::try_new(array, &FormatOptions::default())?,
+        }),
+    })
+}
+
+/// Writes the rows of a struct-like set of columns as JSON objects, one per line.
+pub struct RowWriter<'a> {
+    names: Vec<Vec<u8>>,
+    columns: Vec<Box<dyn Encode + 'a>>,
+}
+
+impl<'a> RowWriter<'a> {
+    pub fn new(fields: &[&Field], arrays: &'a [ArrayRef]) -> Result<Self> {
+        let mut names = Vec::with_capacity(fields.len());
+        let mut columns = Vec::with_capacity(fields.len());
+        for (f, a) in fields.iter().zip(arrays) {
+            let mut name = Vec::new();
+            write_str(f.name(), &mut name);
+            name.push(b':');
+            names.push(name);
+            columns.push(encoder(f, a.as_ref())?);
+        }
+        Ok(RowWriter { names, columns })
+    }
+
+    pub fn write_row(&self, row: usize, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (name, col) in self.names.iter().zip(&self.columns) {
+            if col.is_null(row) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(name);
+            col.encode(row, out);
+        }
+        out.push(b'}');
+    }
+}
+
+struct NullEnc;
+impl Encode for NullEnc {
+    fn is_null(&self, _: usize) -> bool {
+        true
+    }
+    fn encode(&self, _: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"null");
+    }
+}
+
+struct BoolEnc<'a>(&'a BooleanArray);
+impl Encode for BoolEnc<'_> {
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(if self.0.value(row) { b"true" } else { b"false" });
+    }
+}
+
+struct IntEnc<'a, T: arrow::datatypes::ArrowPrimitiveType>(&'a arrow::array::PrimitiveArray<T>);
+impl<T> Encode for IntEnc<'_, T>
+where
+    T: arrow::datatypes::ArrowPrimitiveType,
+    T::Native: itoa::Integer,
+{
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(itoa::Buffer::new().format(self.0.value(row)).as_bytes());
+    }
+}
+
+struct FloatEnc<'a, T: arrow::datatypes::ArrowPrimitiveType>(&'a arrow::array::PrimitiveArray<T>);
+impl<T> Encode for FloatEnc<'_, T>
+where
+    T: arrow::datatypes::ArrowPrimitiveType,
+    T::Native: Into<f64> + Copy,
+{
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        write_float(self.0.value(row).into(), out);
+    }
+}
+
+enum StrArr<'a> {
+    Small(&'a arrow::array::StringArray),
+    Large(&'a arrow::array::LargeStringArray),
+    View(&'a arrow::array::StringViewArray),
+}
+
+struct StrEnc<'a> {
+    json: bool,
+    get: StrArr<'a>,
+}
+impl Encode for StrEnc<'_> {
+    fn is_null(&self, row: usize) -> bool {
+        match self.get {
+            StrArr::Small(a) => a.is_null(row),
+            StrArr::Large(a) => a.is_null(row),
+            StrArr::View(a) => a.is_null(row),
+        }
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        let s = match self.get {
+            StrArr::Small(a) => a.value(row),
+            StrArr::Large(a) => a.value(row),
+            StrArr::View(a) => a.value(row),
+        };
+        if self.json {
+            out.extend_from_slice(s.as_bytes());
+        } else {
+            write_str(s, out);
+        }
+    }
+}
+
+struct ListEnc<'a, O: OffsetSizeTrait> {
+    array: &'a GenericListArray<O>,
+    values: Box<dyn Encode + 'a>,
+}
+impl<'a, O: OffsetSizeTrait> ListEnc<'a, O> {
+    fn new(array: &'a GenericListArray<O>, item: &Field) -> Result<Self> {
+        Ok(ListEnc {
+            array,
+            values: encoder(item, array.values().as_ref())?,
+        })
+    }
+}
+impl<O: OffsetSizeTrait> Encode for ListEnc<'_, O> {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        let offsets = self.array.value_offsets();
+        let (start, end) = (offsets[row].as_usize(), offsets[row + 1].as_usize());
+        out.push(b'[');
+        for i in start..end {
+            if i > start {
+                out.push(b',');
+            }
+            if self.values.is_null(i) {
+                out.extend_from_slice(b"null");
+            } else {
+                self.values.encode(i, out);
+            }
+        }
+        out.push(b']');
+    }
+}
+
+struct StructEnc<'a> {
+    array: &'a StructArray,
+    names: Vec<Vec<u8>>,
+    children: Vec<Box<dyn Encode + 'a>>,
+}
+impl<'a> StructEnc<'a> {
+    fn new(array: &'a StructArray) -> Result<Self> {
+        let mut names = Vec::new();
+        let mut children = Vec::new();
+        for (f, child) in array.fields().iter().zip(array.columns()) {
+            let mut name = Vec::new();
+            write_str(f.name(), &mut name);
+            name.push(b':');
+            names.push(name);
+            children.push(encoder(f, child.as_ref())?);
+        }
+        Ok(StructEnc {
+            array,
+            names,
+            children,
+        })
+    }
+}
+impl Encode for StructEnc<'_> {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (name, child) in self.names.iter().zip(&self.children) {
+            if child.is_null(row) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(name);
+            child.encode(row, out);
+        }
+        out.push(b'}');
+    }
+}
+
+/// Types with no JSON counterpart (timestamps, decimals, binary, ...) are written as the
+/// strings Arrow displays them as.
+struct DisplayEnc<'a> {
+    array: &'a dyn Array,
+    fmt: ArrayFormatter<'a>,
+}
+impl Encode for DisplayEnc<'_> {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        write_str(&self.fmt.value(row).to_string(), out);
+    }
+}
+
+/// A JSON string literal; non-ASCII stays UTF-8, control characters are escaped as Python's
+/// `json.dumps` escapes them.
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// A float as Python's `repr` writes it: shortest round-trip digits, positional notation
+/// for exponents in [-4, 16), otherwise `d.ddde±XX`. JSON has no NaN or infinity: null.
+pub fn write_float(v: f64, out: &mut Vec<u8>) {
+    if !v.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    // `{:e}` gives the shortest round-trip digits: "1.2345e-7", "1e20", "-0e0".
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("exponent digits");
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if neg {
+        out.push(b'-');
+    }
+    if (-4..16).contains(&exp) {
+        if exp < 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+            out.extend_from_slice(digits.as_bytes());
+        } else {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                out.extend_from_slice(digits.as_bytes());
+                out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
+                out.extend_from_slice(b".0");
+            } else {
+                out.extend_from_slice(&digits.as_bytes()[..int_len]);
+                out.push(b'.');
+                out.extend_from_slice(&digits.as_bytes()[int_len..]);
+            }
+        }
+    } else {
+        out.extend_from_slice(mantissa.as_bytes());
+        out.extend_from_slice(format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: f64) -> String {
+        let mut out = Vec::new();
+        write_float(v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_like_python_repr() {
+        assert_eq!(f(1.0), "1.0");
+        assert_eq!(f(2.5), "2.5");
+        assert_eq!(f(-0.0), "-0.0");
+        assert_eq!(f(1e-5), "1e-05");
+        assert_eq!(f(0.0001), "0.0001");
+        assert_eq!(f(1e16), "1e+16");
+        assert_eq!(f(1e15), "1000000000000000.0");
+        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(f(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(f(1.5e-7), "1.5e-07");
+        assert_eq!(f(f64::NAN), "null");
+    }
+
+    #[test]
+    fn strings_like_python_json() {
+        let mut out = Vec::new();
+        write_str("a\"b\\c\nd\u{1}é\u{2028}", &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\nd\\u0001é\u{2028}\"");
+    }
+}

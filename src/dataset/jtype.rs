@@ -1,0 +1,211 @@
+//! The type lattice used to infer a table schema from JSON rows (and to merge it with the
+//! schemas of Parquet shards). Anything that disagrees falls back to `Json`: the value kept as
+//! its JSON text, marked in the Arrow field metadata so writers emit it as JSON again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema};
+use serde_json::Value;
+
+/// Integers up to this magnitude convert to f64 exactly.
+pub const MAX_EXACT_FLOAT_INT: u64 = 1 << 53;
+
+/// Field metadata key marking a Utf8 column whose values are JSON text.
+pub const JSON_META_KEY: &str = "pick.json";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JType {
+    /// Only nulls (or nothing) seen so far.
+    Null,
+    Bool,
+    Int,
+    /// An integer a float cannot hold exactly (|n| > 2^53): it never merges into `Float`.
+    BigInt,
+    /// An integer above `i64::MAX` (and within `u64`).
+    UInt,
+    Float,
+    Str,
+    List(Box<JType>),
+    /// Fields in order of first appearance.
+    Struct(Vec<(String, JType)>),
+    Json,
+    /// An Arrow type from a Parquet shard with no JSON counterpart (timestamps, binary, ...).
+    Native(DataType),
+}
+
+impl JType {
+    pub fn of_value(v: &Value) -> JType {
+        match v {
+            Value::Null => JType::Null,
+            Value::Bool(_) => JType::Bool,
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    if i.unsigned_abs() > MAX_EXACT_FLOAT_INT {
+                        JType::BigInt
+                    } else {
+                        JType::Int
+                    }
+                } else if n.is_u64() {
+                    JType::UInt
+                } else {
+                    JType::Float
+                }
+            }
+            Value::String(_) => JType::Str,
+            Value::Array(items) => JType::List(Box::new(
+                items.iter().fold(JType::Null, |t, v| t.merge(JType::of_value(v))),
+            )),
+            Value::Object(map) => JType::Struct(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), JType::of_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The least type holding values of both.
+    pub fn merge(self, other: JType) -> JType {
+        use JType::*;
+        match (self, other) {
+            (Null, t) | (t, Null) => t,
+            (a, b) if a == b => a,
+            (Int, Float) | (Float, Int) => Float,
+            (Int, BigInt) | (BigInt, Int) => BigInt,
+            (List(a), List(b)) => List(Box::new(a.merge(*b))),
+            (Struct(mut a), Struct(b)) => {
+                for (name, tb) in b {
+                    match a.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, ta)) => {
+                            let t = std::mem::replace(ta, Null);
+                            *ta = t.merge(tb);
+                        }
+                        None => a.push((name, tb)),
+                    }
+                }
+                Struct(a)
+            }
+            _ => Json,
+        }
+    }
+
+    pub fn to_arrow(&self) -> DataType {
+        match self {
+            JType::Bool => DataType::Boolean,
+            JType::Int | JType::BigInt => DataType::Int64,
+            JType::UInt => DataType::UInt64,
+            JType::Float => DataType::Float64,
+            JType::Str | JType::Null | JType::Json => DataType::Utf8,
+            JType::List(t) => DataType::List(Arc::new(t.to_field("item"))),
+            JType::Struct(fields) if fields.is_empty() => DataType::Utf8,
+            JType::Struct(fields) => DataType::Struct(
+                fields
+                    .iter()
+                    .map(|(n, t)| t.to_field(n))
+                    .collect::<Fields>(),
+            ),
+            JType::Native(dt) => dt.clone(),
+        }
+    }
+
+    /// A nullable Arrow field; JSON-text columns carry the metadata mark.
+    pub fn to_field(&self, name: &str) -> Field {
+        let field = Field::new(name, self.to_arrow(), true);
+        if self.is_json_text() {
+            json_field(field)
+        } else {
+            field
+        }
+    }
+
+    fn is_json_text(&self) -> bool {
+        matches!(self, JType::Json | JType::Null)
+            || matches!(self, JType::Struct(f) if f.is_empty())
+    }
+
+    /// The lattice element of an Arrow field (from a Parquet shard or a pick-written schema).
+    pub fn from_field(field: &Field) -> JType {
+        if is_json_field(field) {
+            return JType::Json;
+        }
+        match field.data_type() {
+            DataType::Null => JType::Null,
+            DataType::Boolean => JType::Bool,
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => JType::Int,
+            DataType::UInt64 => JType::UInt,
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => JType::Float,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => JType::Str,
+            DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => {
+                JType::List(Box::new(JType::from_field(f)))
+            }
+            DataType::Struct(fields) => JType::Struct(
+                fields
+                    .iter()
+                    .map(|f| (f.name().clone(), JType::from_field(f)))
+                    .collect(),
+            ),
+            other => JType::Native(other.clone()),
+        }
+    }
+}
+
+pub fn json_field(field: Field) -> Field {
+    field.with_metadata(HashMap::from([(
+        JSON_META_KEY.to_string(),
+        "true".to_string(),
+    )]))
+}
+
+pub fn is_json_field(field: &Field) -> bool {
+    field.metadata().get(JSON_META_KEY).map(String::as_str) == Some("true")
+}
+
+/// The Arrow schema of a row type (a `Struct` of top-level fields).
+pub fn schema_of(row: &[(String, JType)]) -> Schema {
+    Schema::new(row.iter().map(|(n, t)| t.to_field(n)).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn t(v: Value) -> JType {
+        JType::of_value(&v)
+    }
+
+    #[test]
+    fn merge_rules() {
+        assert_eq!(t(json!(1)).merge(t(json!(2.5))), JType::Float);
+        assert_eq!(t(json!(1)).merge(t(json!(u64::MAX))), JType::Json);
+        assert_eq!(t(json!(1.5)).merge(t(json!(u64::MAX))), JType::Json);
+        assert_eq!(t(json!(1.5)).merge(t(json!(1i64 << 60))), JType::Json);
+        assert_eq!(t(json!(1)).merge(t(json!(1i64 << 60))), JType::BigInt);
+        assert_eq!(t(json!(1)).merge(t(json!("a"))), JType::Json);
+        assert_eq!(t(json!(null)).merge(t(json!("a"))), JType::Str);
+        assert_eq!(
+            t(json!({"a": 1})).merge(t(json!({"b": "x", "a": null}))),
+            JType::Struct(vec![("a".into(), JType::Int), ("b".into(), JType::Str)])
+        );
+        assert_eq!(
+            t(json!([1, 2])).merge(t(json!([]))),
+            JType::List(Box::new(JType::Int))
+        );
+        assert_eq!(t(json!([1, "a"])), JType::List(Box::new(JType::Json)));
+    }
+
+    #[test]
+    fn json_text_fields_are_marked() {
+        let f = JType::Null.to_field("x");
+        assert!(is_json_field(&f));
+        assert_eq!(f.data_type(), &DataType::Utf8);
+        assert!(!is_json_field(&JType::Str.to_field("x")));
+        assert!(is_json_field(&JType::Struct(vec![]).to_field("x")));
+    }
+}

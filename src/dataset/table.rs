@@ -1,0 +1,333 @@
+//! A dataset as a DataFusion table: `DatasetTable` (the TableProvider) and `ScanExec`.
+//!
+//! With several partitions, reader threads feed one shared queue of chunks that every
+//! partition decodes from, so both many small shards and one huge shard use every core.
+//! With one partition (commands that mirror input files use it), chunks are decoded in
+//! parallel but returned in file order.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Result as DfResult, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use futures::StreamExt;
+
+use crate::dataset::decode::{Projection, TableLayout, Virtual};
+use crate::dataset::discover::{Shard, discover};
+use crate::dataset::infer::{InferRows, infer_schema};
+use crate::dataset::source::{Item, ScanContext, ScanStats, produce};
+use crate::error::{PickError, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub skip_bad_rows: bool,
+    pub infer_rows: InferRows,
+}
+
+/// A discovered dataset with its inferred schema.
+#[derive(Debug)]
+pub struct Dataset {
+    pub root: PathBuf,
+    pub shards: Vec<Arc<Shard>>,
+    pub layout: Arc<TableLayout>,
+    pub options: ReadOptions,
+    pub stats: Arc<ScanStats>,
+}
+
+impl Dataset {
+    /// Discovers the shards under `location` (directory, file or glob) and infers a schema.
+    pub fn open(location: &str, options: ReadOptions) -> Result<Dataset> {
+        let (root, shards) = discover(location)?;
+        if shards.is_empty() {
+            return Err(PickError::Dataset {
+                path: location.into(),
+                message: "no shards found (.jsonl, .json, .jsonl.zst, .jsonl.gz, .parquet, ...)".into(),
+            });
+        }
+        let shards: Vec<Arc<Shard>> = shards.into_iter().map(Arc::new).collect();
+        let data = infer_schema(&shards, options.infer_rows)?;
+        let layout = Arc::new(TableLayout::new(data, options.infer_rows.describe()));
+        Ok(Dataset {
+            root,
+            shards,
+            layout,
+            options,
+            stats: Arc::default(),
+        })
+    }
+
+    /// The same dataset restricted to some of its shards (schema unchanged).
+    pub fn subset(&self, shards: Vec<Arc<Shard>>) -> Dataset {
+        Dataset {
+            root: self.root.clone(),
+            shards,
+            layout: Arc::clone(&self.layout),
+            options: self.options.clone(),
+            stats: Arc::clone(&self.stats),
+        }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.layout.schema)
+    }
+
+    /// Rows per batch handed to DataFusion (Parquet reads; JSON batches are one chunk).
+    const BATCH_ROWS: usize = 8192;
+}
+
+#[derive(Debug)]
+pub struct DatasetTable {
+    dataset: Arc<Dataset>,
+}
+
+impl DatasetTable {
+    pub fn new(dataset: Dataset) -> Self {
+        DatasetTable {
+            dataset: Arc::new(dataset),
+        }
+    }
+
+    /// Another table over an already opened dataset (same schema, same statistics).
+    pub fn shared(dataset: Arc<Dataset>) -> Self {
+        DatasetTable { dataset }
+    }
+
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.dataset
+    }
+}
+
+/// Filters on `_split` / `_file` that can prune shards before any is opened.
+fn shard_filter(expr: &Expr) -> Option<(Virtual, Vec<String>)> {
+    let virtual_of = |e: &Expr| match e {
+        Expr::Column(c) if c.name == "_split" => Some(Virtual::Split),
+        Expr::Column(c) if c.name == "_file" => Some(Virtual::File),
+        _ => None,
+    };
+    let literal = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => Some(s.clone()),
+        _ => None,
+    };
+    match expr {
+        Expr::BinaryExpr(b) if b.op == Operator::Eq => {
+            let (v, s) = match (virtual_of(&b.left), literal(&b.right)) {
+                (Some(v), Some(s)) => (v, s),
+                _ => (virtual_of(&b.right)?, literal(&b.left)?),
+            };
+            Some((v, vec![s]))
+        }
+        Expr::InList(l) if !l.negated => {
+            let v = virtual_of(&l.expr)?;
+            let values: Option<Vec<String>> = l.list.iter().map(literal).collect();
+            Some((v, values?))
+        }
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl TableProvider for DatasetTable {
+    fn schema(&self) -> SchemaRef {
+        self.dataset.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match shard_filter(f) {
+                Some((v, _)) if self.dataset.layout.virtuals.contains(&v) => TableProviderFilterPushDown::Inexact,
+                _ => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let mut shards = self.dataset.shards.clone();
+        for (v, values) in filters.iter().filter_map(shard_filter) {
+            shards.retain(|s| {
+                let key = match v {
+                    Virtual::Split => s.split.as_deref(),
+                    _ => Some(s.rel.as_str()),
+                };
+                key.is_some_and(|k| values.iter().any(|x| x == k))
+            });
+        }
+        let projection =
+            Projection::new(&self.dataset.layout, projection).map_err(PickError::into_datafusion)?;
+        let partitions = state.config().target_partitions().max(1);
+        Ok(Arc::new(ScanExec::new(
+            Arc::clone(&self.dataset),
+            shards,
+            projection,
+            partitions,
+        )))
+    }
+}
+
+type ItemReceiver = async_channel::Receiver<Result<Item>>;
+
+pub struct ScanExec {
+    dataset: Arc<Dataset>,
+    shards: Arc<Vec<Arc<Shard>>>,
+    ctx: Arc<ScanContext>,
+    partitions: usize,
+    props: Arc<PlanProperties>,
+    /// The shared queue of the current execution and how many partitions have joined it.
+    queue: Mutex<Option<(ItemReceiver, usize)>>,
+}
+
+impl fmt::Debug for ScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanExec")
+            .field("root", &self.dataset.root)
+            .field("shards", &self.shards.len())
+            .finish()
+    }
+}
+
+impl ScanExec {
+    fn new(dataset: Arc<Dataset>, shards: Vec<Arc<Shard>>, projection: Projection, partitions: usize) -> Self {
+        let props = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&projection.schema)),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        let ctx = Arc::new(ScanContext {
+            layout: Arc::clone(&dataset.layout),
+            projection,
+            skip_bad_rows: dataset.options.skip_bad_rows,
+            stats: Arc::clone(&dataset.stats),
+            batch_rows: Dataset::BATCH_ROWS,
+        });
+        ScanExec {
+            dataset,
+            shards: Arc::new(shards),
+            ctx,
+            partitions,
+            props: Arc::new(props),
+            queue: Mutex::new(None),
+        }
+    }
+
+    /// Starts `readers` threads over all shards, sending into a queue holding `depth` items.
+    fn start_readers(&self, readers: usize, depth: usize) -> ItemReceiver {
+        let (tx, rx) = async_channel::bounded(depth);
+        let next = Arc::new(AtomicUsize::new(0));
+        for _ in 0..readers.max(1) {
+            let (tx, next, ctx, shards) = (tx.clone(), Arc::clone(&next), Arc::clone(&self.ctx), Arc::clone(&self.shards));
+            std::thread::spawn(move || {
+                produce(&ctx, &shards, &next, &|item| tx.send_blocking(item).is_ok());
+            });
+        }
+        rx
+    }
+
+    fn shared_queue(&self) -> ItemReceiver {
+        let mut slot = self.queue.lock().expect("scan queue lock");
+        let (rx, joined) = match slot.take() {
+            Some((rx, joined)) => (rx, joined + 1),
+            None => {
+                let readers = self.shards.len().min(self.partitions);
+                (self.start_readers(readers, 2 * self.partitions + 2), 1)
+            }
+        };
+        if joined < self.partitions {
+            *slot = Some((rx.clone(), joined));
+        }
+        rx
+    }
+}
+
+impl DisplayAs for ScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "DatasetScan: root={}, shards={}, columns=[{}]",
+            self.dataset.root.display(),
+            self.shards.len(),
+            self.ctx
+                .projection
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for ScanExec {
+    fn name(&self) -> &str {
+        "DatasetScan"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.props
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, _partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        let schema = Arc::clone(&self.ctx.projection.schema);
+        let ctx = Arc::clone(&self.ctx);
+        if self.partitions == 1 {
+            // One partition: decode chunks on blocking threads, in file order.
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let rx = self.start_readers(1, 2 * threads);
+            let stream = rx
+                .map(move |item| {
+                    let ctx = Arc::clone(&ctx);
+                    tokio::task::spawn_blocking(move || item.and_then(|i| ctx.decode(i)))
+                })
+                .buffered(threads)
+                .map(|joined| match joined {
+                    Ok(r) => r.map_err(PickError::into_datafusion),
+                    Err(e) => Err(datafusion::error::DataFusionError::External(Box::new(e))),
+                });
+            return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)));
+        }
+        let rx = self.shared_queue();
+        let stream = rx.map(move |item| {
+            item.and_then(|i| ctx.decode(i))
+                .map_err(PickError::into_datafusion)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}

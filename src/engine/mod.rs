@@ -1,0 +1,122 @@
+//! The one SessionContext every command runs on: pick's tables and functions registered,
+//! paths and globs in FROM resolved as datasets.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::catalog::{DynamicFileCatalog, TableProvider, UrlTableFactory};
+use datafusion::execution::config::SessionConfig;
+use datafusion::prelude::SessionContext;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::sql::parser::DFParser;
+
+use crate::dataset::{Dataset, DatasetTable, ReadOptions};
+use crate::error::{PickError, Result};
+
+mod wildcard;
+
+/// Datasets a session has opened, by table name (or path), for their scan statistics.
+type Opened = Arc<Mutex<Vec<(String, Arc<Dataset>)>>>;
+
+pub struct Engine {
+    pub ctx: SessionContext,
+    pub options: ReadOptions,
+    opened: Opened,
+}
+
+impl Engine {
+    /// `partitions`: how many streams a scan is cut into (0 = one per core). Commands that
+    /// need file order use 1; the scan still decodes on every core.
+    pub fn new(options: ReadOptions, partitions: usize) -> Engine {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let partitions = if partitions == 0 { cores } else { partitions };
+        let config = SessionConfig::new()
+            .with_target_partitions(partitions)
+            .with_information_schema(true)
+            .with_batch_size(8192);
+        let ctx = SessionContext::new_with_config(config);
+        pick_udfs::register_all(&ctx);
+        let opened = Opened::default();
+        let factory = Arc::new(PathTables {
+            options: options.clone(),
+            opened: Arc::clone(&opened),
+        });
+        ctx.register_catalog_list(Arc::new(DynamicFileCatalog::new(
+            Arc::clone(ctx.state().catalog_list()),
+            factory,
+        )));
+        Engine { ctx, options, opened }
+    }
+
+    /// Registers the dataset at `location` (directory, file or glob) as table `name`.
+    pub fn register(&self, name: &str, location: &str) -> Result<Arc<DatasetTable>> {
+        self.register_dataset(name, Dataset::open(location, self.options.clone())?)
+    }
+
+    pub fn register_dataset(&self, name: &str, dataset: Dataset) -> Result<Arc<DatasetTable>> {
+        let table = Arc::new(DatasetTable::new(dataset));
+        self.ctx
+            .register_table(name, Arc::clone(&table) as Arc<dyn TableProvider>)?;
+        self.opened
+            .lock()
+            .expect("opened datasets lock")
+            .push((name.to_string(), Arc::clone(table.dataset())));
+        Ok(table)
+    }
+
+    /// Plans and runs every statement of `sql` in order, returning their results. This is
+    /// how all SQL reaches the engine: `SELECT *` over a dataset leaves out the virtual columns.
+    pub async fn run_sql(&self, sql: &str) -> Result<Vec<DataFrame>> {
+        let statements = DFParser::parse_sql(sql).map_err(datafusion::error::DataFusionError::from)?;
+        let mut frames = Vec::with_capacity(statements.len());
+        for mut statement in statements {
+            wildcard::hide_virtual_columns(self, &mut statement).await;
+            let plan = self.ctx.state().statement_to_plan(statement).await?;
+            frames.push(self.ctx.execute_logical_plan(plan).await?);
+        }
+        Ok(frames)
+    }
+
+    /// One statement's result.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let mut frames = self.run_sql(sql).await?;
+        match (frames.pop(), frames.is_empty()) {
+            (Some(df), true) => Ok(df),
+            _ => Err(PickError::Usage(format!("expected one SQL statement: {sql}"))),
+        }
+    }
+
+    /// Every dataset this session opened, registered by name or read by path in FROM.
+    pub fn datasets(&self) -> Vec<(String, Arc<Dataset>)> {
+        self.opened.lock().expect("opened datasets lock").clone()
+    }
+}
+
+/// Resolves `FROM 'dir'`, `FROM 'file.jsonl.zst'` and `FROM 'dir/train/*.jsonl'`.
+#[derive(Debug)]
+struct PathTables {
+    options: ReadOptions,
+    opened: Opened,
+}
+
+#[async_trait]
+impl UrlTableFactory for PathTables {
+    async fn try_new(&self, url: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let looks_like_path = url.contains(['/', '*', '.']) || std::path::Path::new(url).exists();
+        if !looks_like_path {
+            return Ok(None);
+        }
+        let known = self.opened.lock().expect("opened datasets lock").iter().find(|(n, _)| n == url).map(|(_, d)| Arc::clone(d));
+        if let Some(dataset) = known {
+            return Ok(Some(Arc::new(DatasetTable::shared(dataset))));
+        }
+        let dataset = Dataset::open(url, self.options.clone()).map_err(PickError::into_datafusion)?;
+        let table = Arc::new(DatasetTable::new(dataset));
+        self.opened
+            .lock()
+            .expect("opened datasets lock")
+            .push((url.to_string(), Arc::clone(table.dataset())));
+        Ok(Some(table))
+    }
+}

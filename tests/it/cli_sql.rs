@@ -1,0 +1,170 @@
+use crate::common::*;
+
+const SPLITS: &str = "SELECT _split, count(*) AS n FROM s GROUP BY 1 ORDER BY 1";
+
+#[test]
+fn split_counts_on_data_samples() {
+    let dir = samples();
+    let out = pick_ok(&["sql", "-d", &format!("s={}", s(&dir)), SPLITS, "--format", "csv"]);
+    assert_eq!(out, "_split,n\ntest,243\ntrain,2006\nvalid,251\n");
+}
+
+#[test]
+fn table_output_is_a_terminal_table() {
+    let dir = samples();
+    let out = pick_ok(&["sql", "-d", &format!("s={}", s(&dir)), SPLITS]);
+    assert!(out.contains("│ _split ┆ n    │"), "{out}");
+    assert!(out.contains("│ train  ┆ 2006 │"), "{out}");
+    assert!(out.trim_end().ends_with("(3 rows)"), "{out}");
+}
+
+#[test]
+fn path_and_glob_in_from() {
+    let dir = samples();
+    let glob = format!("{}/train/*.jsonl.zst", s(&dir));
+    let out = pick_ok(&[
+        "sql",
+        &format!("SELECT _split, count(*) AS n FROM '{glob}' GROUP BY 1"),
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(out, "_split,n\ntrain,2006\n");
+    let out = pick_ok(&[
+        "sql",
+        &format!("SELECT count(*) AS n FROM '{}/test'", s(&dir)),
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(out, "n\n243\n");
+}
+
+#[test]
+fn nested_fields_and_virtual_columns() {
+    let dir = samples();
+    let out = pick_ok(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        "SELECT s.metadata.code_quality.score AS score, count(*) AS n FROM s GROUP BY 1 ORDER BY 1",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(out, "score,n\n1,20\n2,528\n3,805\n4,808\n5,339\n");
+    let out = pick_ok(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        "SELECT _file, min(_row) AS lo, max(_row) AS hi, count(*) AS n FROM s WHERE _split = 'valid' GROUP BY 1",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(out, "_file,lo,hi,n\nvalid/shard_00.jsonl.zst,0,250,251\n");
+}
+
+#[test]
+fn json_column_is_the_row() {
+    let dir = samples();
+    let out = pick_ok(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        "SELECT _json FROM s WHERE _split = 'test' AND _row = 0",
+        "-f",
+        "jsonl",
+    ]);
+    let row: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let inner: serde_json::Value = serde_json::from_str(row["_json"].as_str().unwrap()).unwrap();
+    assert!(inner["text"].as_str().unwrap().len() > 100);
+    assert!(inner["metadata"]["code_quality"]["score"].is_i64());
+}
+
+#[test]
+fn explain_shows_the_scan() {
+    let dir = samples();
+    let out = pick_ok(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        "EXPLAIN SELECT count(*) FROM s WHERE _split = 'train'",
+    ]);
+    assert!(out.contains("DatasetScan"), "{out}");
+    assert!(out.contains("shards=4"), "pruned to the train shards: {out}");
+}
+
+#[test]
+fn output_files_in_every_format() {
+    let dir = samples();
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = format!("s={}", s(&dir));
+    let q = "SELECT id, s.metadata.code_quality.score AS score FROM s ORDER BY id LIMIT 3";
+    for ext in ["csv", "json", "jsonl", "jsonl.zst", "parquet"] {
+        let path = tmp.path().join(format!("out.{ext}"));
+        pick_ok(&["sql", "-q", "-d", &ds, q, "-o", s(&path)]);
+        assert!(path.exists(), "{ext}");
+    }
+    let back = pick_ok(&[
+        "sql",
+        &format!("SELECT * FROM '{}'", s(&tmp.path().join("out.parquet"))),
+        "-f",
+        "jsonl",
+    ]);
+    let jsonl = std::fs::read_to_string(tmp.path().join("out.jsonl")).unwrap();
+    assert_eq!(back, jsonl);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn several_statements_run_in_order() {
+    let dir = samples();
+    let out = pick_ok(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        "CREATE VIEW v AS SELECT * FROM s WHERE _split = 'test'; SELECT count(*) AS n FROM v",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(out, "n\n243\n");
+}
+
+#[test]
+fn seeded_random_is_registered_and_stable() {
+    let dir = samples();
+    let q = "SELECT id FROM s ORDER BY seeded_random(42, id) LIMIT 5";
+    let a = pick_ok(&["sql", "-d", &format!("s={}", s(&dir)), q, "-f", "csv"]);
+    let b = pick_ok(&["sql", "-d", &format!("s={}", s(&dir)), q, "-f", "csv"]);
+    assert_eq!(a, b);
+    assert_eq!(a.lines().count(), 6);
+}
+
+#[test]
+fn bad_sql_is_a_runtime_error_with_datafusion_message() {
+    let dir = samples();
+    let o = pick(&["sql", "-d", &format!("s={}", s(&dir)), "SELEC nope FROM s"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error: "), "{}", stderr(&o));
+    assert!(stderr(&o).contains("SELEC"), "{}", stderr(&o));
+    let o = pick(&["sql", "-d", &format!("s={}", s(&dir)), "SELECT no_such_column FROM s"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no_such_column"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = pick(&["sql", "-d", "nonamegiven", "SELECT 1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("NAME=DIR"), "{}", stderr(&o));
+    let o = pick(&["sql", "SELECT 1", "--format", "parquet"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = pick(&["no-such-command"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn missing_dataset_directory() {
+    let o = pick(&["sql", "-d", "s=/no/such/dir", "SELECT 1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).trim(), "error: dataset /no/such/dir: no such file or directory");
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary, one module per concern.
+
+mod bad_input;
+mod cli_export;
+mod cli_sql;
+mod common;
+mod roundtrip;
+mod slt;

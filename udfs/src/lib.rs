@@ -1,0 +1,19 @@
+//! pick's SQL functions. Each function is a plain Rust kernel plus a thin DataFusion
+//! wrapper in its own module; `register_all` is the one list of what exists.
+
+pub mod seeded_random;
+
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+/// Every scalar function pick adds to SQL.
+pub fn scalar_functions() -> Vec<ScalarUDF> {
+    vec![ScalarUDF::from(seeded_random::SeededRandom::new())]
+}
+
+/// Registers all of pick's functions with a DataFusion session.
+pub fn register_all(ctx: &SessionContext) {
+    for f in scalar_functions() {
+        ctx.register_udf(f);
+    }
+}
