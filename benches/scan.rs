@@ -6,14 +6,20 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use pick::cli::export::{ExportArgs, ExportFormat, run as export};
 use pick::cli::ReadArgs;
+use pick::cli::export::{ExportArgs, ExportFormat, run as export};
 use pick::engine::Engine;
 
 const QUERIES: &[(&str, &str)] = &[
     ("count(*)", "SELECT count(*) FROM t"),
-    ("filter nested", "SELECT count(*) FROM t WHERE t.metadata.code_quality.score >= 4"),
-    ("group by", "SELECT t.metadata.code_quality.score, count(*) FROM t GROUP BY 1"),
+    (
+        "filter nested",
+        "SELECT count(*) FROM t WHERE t.metadata.code_quality.score >= 4",
+    ),
+    (
+        "group by",
+        "SELECT t.metadata.code_quality.score, count(*) FROM t GROUP BY 1",
+    ),
 ];
 
 fn main() {
@@ -27,7 +33,10 @@ fn main() {
             format: ExportFormat::Parquet,
             filter: None,
             columns: vec![],
-            read: ReadArgs { skip_bad_rows: false, infer_rows: 10_000 },
+            read: ReadArgs {
+                skip_bad_rows: false,
+                infer_rows: 10_000,
+            },
         },
         true,
     ))
@@ -45,7 +54,13 @@ fn main() {
                 let started = Instant::now();
                 rt.block_on(async {
                     let df = engine.sql(sql).await.expect("plan");
-                    let _: Vec<_> = df.execute_stream().await.expect("run").try_collect().await.expect("rows");
+                    let _: Vec<_> = df
+                        .execute_stream()
+                        .await
+                        .expect("run")
+                        .try_collect()
+                        .await
+                        .expect("rows");
                 });
                 best = best.min(started.elapsed().as_secs_f64());
                 let stats = &table.dataset().stats;

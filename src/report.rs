@@ -44,9 +44,14 @@ pub fn render_table(batches: &[RecordBatch], max_rows: usize) -> Result<String> 
     }
     let mut out = table.to_string();
     if total > shown {
-        out.push_str(&format!("\n({total} rows, {shown} shown; use -o FILE or --max-rows for all)"));
+        out.push_str(&format!(
+            "\n({total} rows, {shown} shown; use -o FILE or --max-rows for all)"
+        ));
     } else {
-        out.push_str(&format!("\n({total} row{})", if total == 1 { "" } else { "s" }));
+        out.push_str(&format!(
+            "\n({total} row{})",
+            if total == 1 { "" } else { "s" }
+        ));
     }
     Ok(out)
 }
@@ -60,8 +65,14 @@ fn explain_text(batches: &[RecordBatch]) -> Option<String> {
     }
     let mut out = String::new();
     for batch in batches {
-        let kinds = batch.column(0).as_any().downcast_ref::<arrow::array::StringArray>()?;
-        let plans = batch.column(1).as_any().downcast_ref::<arrow::array::StringArray>()?;
+        let kinds = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()?;
+        let plans = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()?;
         for i in 0..batch.num_rows() {
             out.push_str(&format!("{}:\n{}\n\n", kinds.value(i), plans.value(i)));
         }
@@ -70,7 +81,10 @@ fn explain_text(batches: &[RecordBatch]) -> Option<String> {
 }
 
 fn cell(text: &str) -> String {
-    let one_line = text.replace('\n', "\\n").replace('\r', "\\r").replace('\t', "\\t");
+    let one_line = text
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .replace('\t', "\\t");
     if one_line.chars().count() > MAX_CELL_CHARS {
         let cut: String = one_line.chars().take(MAX_CELL_CHARS - 1).collect();
         format!("{cut}…")
@@ -86,9 +100,11 @@ pub fn progress(total_bytes: u64, what: &str, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(what.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));

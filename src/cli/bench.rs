@@ -136,8 +136,14 @@ fn canonical_result(table: &str) -> String {
 fn queries(field: &str) -> Vec<(&'static str, String)> {
     vec![
         ("count(*)", "SELECT count(*) FROM t".to_string()),
-        ("filter nested", format!("SELECT count(*) FROM t WHERE t.{field} >= 4")),
-        ("group by", format!("SELECT t.{field} AS k, count(*) AS n FROM t GROUP BY 1")),
+        (
+            "filter nested",
+            format!("SELECT count(*) FROM t WHERE t.{field} >= 4"),
+        ),
+        (
+            "group by",
+            format!("SELECT t.{field} AS k, count(*) AS n FROM t GROUP BY 1"),
+        ),
     ]
 }
 
@@ -154,7 +160,8 @@ fn run_child(cmd: &mut Command) -> Result<Measurement> {
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| PickError::Usage(format!("bad measurement `{line}`: {e}")))
+    serde_json::from_str(line)
+        .map_err(|e| PickError::Usage(format!("bad measurement `{line}`: {e}")))
 }
 
 fn best(runs: usize, mut f: impl FnMut() -> Result<Measurement>) -> Result<Measurement> {
@@ -204,19 +211,26 @@ async fn scan(args: ScanArgs, quiet: bool) -> Result<()> {
     let parquet = parquet_dir.to_string_lossy().to_string();
     let mut rows = Vec::new();
     let mut text_bytes = 0u64;
-    for (format, path) in [("jsonl.zst", args.dir.as_str()), ("parquet", parquet.as_str())] {
+    for (format, path) in [
+        ("jsonl.zst", args.dir.as_str()),
+        ("parquet", parquet.as_str()),
+    ] {
         for (name, sql) in queries(&args.field) {
             if !quiet {
                 eprintln!("pick {format} {name} ...");
             }
             let pick = best(args.runs, || {
-                run_child(Command::new(&exe).args(["bench", "query", "--path", path, "--sql", &sql]))
+                run_child(
+                    Command::new(&exe).args(["bench", "query", "--path", path, "--sql", &sql]),
+                )
             })?;
             if format == "jsonl.zst" {
                 text_bytes = pick.decoded_bytes.max(text_bytes);
             }
             let peer = |engine: &str| -> Result<Option<Measurement>> {
-                let Some(py) = &args.python else { return Ok(None) };
+                let Some(py) = &args.python else {
+                    return Ok(None);
+                };
                 if format != "jsonl.zst" {
                     return Ok(None);
                 }
@@ -263,8 +277,11 @@ async fn scan(args: ScanArgs, quiet: bool) -> Result<()> {
     }
     println!("{}", markdown(&rows, text_bytes));
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows).expect("serialisable"))
-            .map_err(|e| PickError::io(path, e))?;
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&rows).expect("serialisable"),
+        )
+        .map_err(|e| PickError::io(path, e))?;
     }
     Ok(())
 }
@@ -277,8 +294,14 @@ fn markdown(rows: &[Row], text_bytes: u64) -> String {
     let mb = |bytes: u64, s: f64| bytes as f64 / 1e6 / s;
     for r in rows {
         let p = &r.pick;
-        let peer_s = |m: &Option<Measurement>| m.as_ref().map_or("-".into(), |m| format!("{:.2}", m.seconds));
-        let ratio = |m: &Option<Measurement>| m.as_ref().map_or("-".into(), |m| format!("{:.2}x", m.seconds / p.seconds));
+        let peer_s = |m: &Option<Measurement>| {
+            m.as_ref()
+                .map_or("-".into(), |m| format!("{:.2}", m.seconds))
+        };
+        let ratio = |m: &Option<Measurement>| {
+            m.as_ref()
+                .map_or("-".into(), |m| format!("{:.2}x", m.seconds / p.seconds))
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {:.2} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} |\n",
             r.format,
@@ -300,5 +323,8 @@ fn markdown(rows: &[Row], text_bytes: u64) -> String {
 
 /// The peer script's location relative to a checkout, for `cargo bench`.
 pub fn default_peers_script() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scan_peers.py"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/scan_peers.py"
+    ))
 }

@@ -65,8 +65,17 @@ impl ExportFormat {
 /// The shard's relative path with its format suffix replaced by `suffix`.
 pub fn output_name(rel: &str, suffix: &str) -> String {
     const KNOWN: &[&str] = &[
-        ".jsonl.zstd", ".jsonl.zst", ".jsonl.gzip", ".jsonl.gz", ".json.zstd", ".json.zst", ".json.gzip", ".json.gz",
-        ".jsonl", ".json", ".parquet",
+        ".jsonl.zstd",
+        ".jsonl.zst",
+        ".jsonl.gzip",
+        ".jsonl.gz",
+        ".json.zstd",
+        ".json.zst",
+        ".json.gzip",
+        ".json.gz",
+        ".jsonl",
+        ".json",
+        ".parquet",
     ];
     let stem = KNOWN
         .iter()
@@ -91,7 +100,11 @@ pub async fn run(args: ExportArgs, quiet: bool) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     } else {
-        args.columns.iter().map(|c| quote_ident(c.trim())).collect::<Vec<_>>().join(", ")
+        args.columns
+            .iter()
+            .map(|c| quote_ident(c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let mut sql = format!("SELECT {select} FROM t");
     if let Some(filter) = &args.filter {
@@ -124,8 +137,13 @@ pub async fn run(args: ExportArgs, quiet: bool) -> Result<()> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let results: Vec<(u64, u64)> = futures::stream::iter(dataset.shards.iter().cloned())
         .map(|shard| {
-            let (dataset, sql, options, output, bar) =
-                (Arc::clone(&dataset), sql.clone(), options.clone(), args.output.clone(), bar.clone());
+            let (dataset, sql, options, output, bar) = (
+                Arc::clone(&dataset),
+                sql.clone(),
+                options.clone(),
+                args.output.clone(),
+                bar.clone(),
+            );
             async move {
                 let dest = output.join(output_name(&shard.rel, format.suffix()));
                 let engine = Engine::new(options, 1);
@@ -173,7 +191,10 @@ mod tests {
 
     #[test]
     fn output_names_swap_suffix() {
-        assert_eq!(output_name("train/a.jsonl.zst", ".parquet"), "train/a.parquet");
+        assert_eq!(
+            output_name("train/a.jsonl.zst", ".parquet"),
+            "train/a.parquet"
+        );
         assert_eq!(output_name("b.00.json.gz", ".jsonl"), "b.00.jsonl");
         assert_eq!(output_name("c.parquet", ".jsonl.zst"), "c.jsonl.zst");
     }

@@ -48,7 +48,9 @@ pub enum SqlFormat {
 
 fn parse_named(s: &str) -> std::result::Result<(String, String), String> {
     match s.split_once('=') {
-        Some((name, dir)) if !name.is_empty() && !dir.is_empty() => Ok((name.to_string(), dir.to_string())),
+        Some((name, dir)) if !name.is_empty() && !dir.is_empty() => {
+            Ok((name.to_string(), dir.to_string()))
+        }
         _ => Err(format!("expected NAME=DIR, got `{s}`")),
     }
 }
@@ -89,7 +91,9 @@ pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
         return Err(PickError::Usage("--format parquet needs -o FILE".into()));
     }
     if format == SqlFormat::Table && args.output.is_some() {
-        return Err(PickError::Usage("a table is for the terminal; pick --format csv|json|jsonl|parquet for -o".into()));
+        return Err(PickError::Usage(
+            "a table is for the terminal; pick --format csv|json|jsonl|parquet for -o".into(),
+        ));
     }
 
     let frames = engine.run_sql(&args.query).await?;
@@ -142,7 +146,10 @@ pub fn report_bad_rows(engine: &Engine, quiet: bool) {
         return;
     }
     for (name, dataset) in engine.datasets() {
-        let bad = dataset.stats.bad_rows.load(std::sync::atomic::Ordering::Relaxed);
+        let bad = dataset
+            .stats
+            .bad_rows
+            .load(std::sync::atomic::Ordering::Relaxed);
         if bad > 0 {
             eprintln!("skipped {bad} bad rows in {name}");
         }

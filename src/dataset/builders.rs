@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, ListArray, StringBuilder,
-    StructArray, UInt64Builder, new_null_array,
-};
 use arrow::array::NullBufferBuilder;
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, ListArray, StringBuilder, StructArray,
+    UInt64Builder, new_null_array,
+};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use serde_json::value::RawValue;
@@ -64,7 +64,10 @@ pub enum ColBuilder {
         validity: NullBufferBuilder,
     },
     /// Arrow types JSON cannot produce (from Parquet shards): only nulls can be appended.
-    Other { data_type: DataType, len: usize },
+    Other {
+        data_type: DataType,
+        len: usize,
+    },
 }
 
 /// A value that does not fit its column: the dotted path and what was wrong.
@@ -168,7 +171,12 @@ impl ColBuilder {
             ColBuilder::Bool(b) => match text {
                 "true" => b.append_value(true),
                 "false" => b.append_value(false),
-                _ => return Err(Mismatch::new(format!("expected a boolean, found {}", found(text)))),
+                _ => {
+                    return Err(Mismatch::new(format!(
+                        "expected a boolean, found {}",
+                        found(text)
+                    )));
+                }
             },
             ColBuilder::Int(b) => match text.parse::<i64>() {
                 Ok(v) => b.append_value(v),
@@ -267,8 +275,9 @@ impl ColBuilder {
                     }
                 })?;
                 if let Some(key) = unknown {
-                    return Err(Mismatch::new(format!("has a field `{key}` the schema does not know"))
-                        );
+                    return Err(Mismatch::new(format!(
+                        "has a field `{key}` the schema does not know"
+                    )));
                 }
                 for ((child, slot), field) in children.iter_mut().zip(slots).zip(fields.iter()) {
                     match slot {

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringBuilder, StructArray, new_null_array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, ListArray, StringBuilder, StructArray, new_null_array,
+};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field};
 
@@ -31,10 +33,17 @@ pub fn conform(array: &ArrayRef, from: &Field, to: &Field) -> Result<ArrayRef> {
                     None => new_null_array(t.data_type(), s.len()),
                 });
             }
-            Ok(Arc::new(StructArray::new(target.clone(), children, s.nulls().cloned())))
+            Ok(Arc::new(StructArray::new(
+                target.clone(),
+                children,
+                s.nulls().cloned(),
+            )))
         }
         (DataType::List(_) | DataType::LargeList(_), DataType::List(item)) => {
-            let list = cast(array, &DataType::List(Arc::new(Field::new("item", list_item_type(array), true))))?;
+            let list = cast(
+                array,
+                &DataType::List(Arc::new(Field::new("item", list_item_type(array), true))),
+            )?;
             let list = list.as_list::<i32>();
             let from_item = match array.data_type() {
                 DataType::List(f) | DataType::LargeList(f) => f.as_ref().clone(),

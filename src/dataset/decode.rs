@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringArray, StringBuilder, UInt64Array};
+use arrow::array::{
+    ArrayRef, RecordBatch, RecordBatchOptions, StringArray, StringBuilder, UInt64Array,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 
@@ -263,8 +265,12 @@ fn finish(projection: &Projection, shard: &Shard, mut out: RowBuilders) -> Resul
     for c in &projection.columns {
         columns.push(match *c {
             Column::Data(i) => out.data[i].as_mut().expect("projected").finish(),
-            Column::Virtual(Virtual::Row) => Arc::new(UInt64Array::from(std::mem::take(&mut out.rows))),
-            Column::Virtual(Virtual::Json) => Arc::new(out.json.as_mut().expect("projected").finish()),
+            Column::Virtual(Virtual::Row) => {
+                Arc::new(UInt64Array::from(std::mem::take(&mut out.rows)))
+            }
+            Column::Virtual(Virtual::Json) => {
+                Arc::new(out.json.as_mut().expect("projected").finish())
+            }
             Column::Virtual(v) => v.shard_column(shard, n).expect("per-shard column"),
         });
     }

@@ -224,7 +224,10 @@ mod tests {
 
     #[test]
     fn glob_base_stops_at_wildcard() {
-        assert_eq!(glob_base("data/train/*.jsonl.zst"), PathBuf::from("data/train"));
+        assert_eq!(
+            glob_base("data/train/*.jsonl.zst"),
+            PathBuf::from("data/train")
+        );
         assert_eq!(glob_base("data/**/x.jsonl"), PathBuf::from("data"));
     }
 }

@@ -34,7 +34,9 @@ impl InferRows {
 }
 
 pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(shards.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(shards.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Result<Vec<(usize, Vec<(String, JType)>)>>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -50,7 +52,10 @@ pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("inference thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("inference thread"))
+            .collect()
     });
     let mut per_shard = Vec::new();
     for r in results {
@@ -60,7 +65,9 @@ pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
     per_shard.sort_by_key(|(i, _)| *i);
     let merged = per_shard
         .into_iter()
-        .fold(JType::Struct(vec![]), |acc, (_, row)| acc.merge(JType::Struct(row)));
+        .fold(JType::Struct(vec![]), |acc, (_, row)| {
+            acc.merge(JType::Struct(row))
+        });
     let JType::Struct(fields) = merged else {
         unreachable!("rows merge to a struct")
     };
@@ -70,7 +77,8 @@ pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
 fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType)>> {
     match shard.format {
         ShardFormat::Parquet => {
-            let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
+            let file =
+                std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
                 PickError::Parquet {
                     path: shard.path.clone(),

@@ -337,7 +337,9 @@ pub fn write_float(v: f64, out: &mut Vec<u8>) {
         }
     } else {
         out.extend_from_slice(mantissa.as_bytes());
-        out.extend_from_slice(format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes());
+        out.extend_from_slice(
+            format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes(),
+        );
     }
 }
 
@@ -370,6 +372,9 @@ mod tests {
     fn strings_like_python_json() {
         let mut out = Vec::new();
         write_str("a\"b\\c\nd\u{1}é\u{2028}", &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), "\"a\\\"b\\\\c\\nd\\u0001é\u{2028}\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\nd\\u0001é\u{2028}\""
+        );
     }
 }

@@ -54,7 +54,9 @@ impl JType {
             }
             Value::String(_) => JType::Str,
             Value::Array(items) => JType::List(Box::new(
-                items.iter().fold(JType::Null, |t, v| t.merge(JType::of_value(v))),
+                items
+                    .iter()
+                    .fold(JType::Null, |t, v| t.merge(JType::of_value(v))),
             )),
             Value::Object(map) => JType::Struct(
                 map.iter()

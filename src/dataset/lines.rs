@@ -90,7 +90,9 @@ impl Chunker {
 
     fn read_error(&self, e: std::io::Error) -> PickError {
         let message = match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => "truncated file: the compressed stream ends early".to_string(),
+            std::io::ErrorKind::UnexpectedEof => {
+                "truncated file: the compressed stream ends early".to_string()
+            }
             _ => format!("cannot read: {e}"),
         };
         PickError::BadShard {

@@ -98,7 +98,10 @@ impl Compressed {
         Ok(match codec {
             Codec::Plain => Compressed::Plain(w),
             Codec::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(w, 3)?),
-            Codec::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::default())),
+            Codec::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
+                w,
+                flate2::Compression::default(),
+            )),
         })
     }
 
@@ -149,7 +152,13 @@ impl FileSink {
     }
 
     pub fn stdout(format: OutputFormat, schema: SchemaRef) -> Result<FileSink> {
-        Self::new(Box::new(std::io::stdout()), None, Path::new("<stdout>"), format, schema)
+        Self::new(
+            Box::new(std::io::stdout()),
+            None,
+            Path::new("<stdout>"),
+            format,
+            schema,
+        )
     }
 
     fn new(
@@ -162,12 +171,10 @@ impl FileSink {
         let file = BufWriter::with_capacity(1 << 20, base);
         let err = |e: std::io::Error| PickError::io(dest, e);
         let inner = match format {
-            OutputFormat::Jsonl(codec) => {
-                Inner::Jsonl {
-                    out: Compressed::new(file, codec).map_err(err)?,
-                    buf: Vec::with_capacity(1 << 20),
-                }
-            }
+            OutputFormat::Jsonl(codec) => Inner::Jsonl {
+                out: Compressed::new(file, codec).map_err(err)?,
+                buf: Vec::with_capacity(1 << 20),
+            },
             OutputFormat::JsonArray => Inner::JsonArray {
                 out: file,
                 buf: Vec::new(),
@@ -175,17 +182,23 @@ impl FileSink {
             },
             OutputFormat::Parquet => {
                 let props = WriterProperties::builder()
-                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+                    .set_compression(Compression::ZSTD(
+                        ZstdLevel::try_new(3).expect("valid level"),
+                    ))
                     .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                     .build();
-                Inner::Parquet(ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
-                    PickError::Parquet {
+                Inner::Parquet(ArrowWriter::try_new(file, schema, Some(props)).map_err(
+                    |source| PickError::Parquet {
                         path: dest.to_path_buf(),
                         source,
-                    }
-                })?)
+                    },
+                )?)
             }
-            OutputFormat::Csv => Inner::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(file)),
+            OutputFormat::Csv => Inner::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(file),
+            ),
         };
         Ok(FileSink {
             pending,
@@ -251,7 +264,8 @@ impl FileSink {
         match self.inner {
             Inner::Jsonl { out, .. } => out.finish().map_err(err)?,
             Inner::JsonArray { mut out, first, .. } => {
-                out.write_all(if first { b"[]\n" } else { b"]\n" }).map_err(err)?;
+                out.write_all(if first { b"[]\n" } else { b"]\n" })
+                    .map_err(err)?;
                 out.flush().map_err(err)?;
             }
             Inner::Parquet(w) => {
@@ -271,4 +285,3 @@ impl FileSink {
         Ok(self.rows)
     }
 }
-

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder, UInt64Array, new_null_array};
+use arrow::array::{
+    ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder, UInt64Array, new_null_array,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -54,7 +56,9 @@ impl ScanContext {
                 &self.stats.bad_rows,
             )?,
         };
-        self.stats.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        self.stats
+            .rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         Ok(batch)
     }
 }
@@ -76,7 +80,9 @@ pub fn produce(
         };
         match result {
             Ok(true) => {
-                ctx.stats.stored_bytes.fetch_add(shard.size, Ordering::Relaxed);
+                ctx.stats
+                    .stored_bytes
+                    .fetch_add(shard.size, Ordering::Relaxed);
                 ctx.stats.shards_done.fetch_add(1, Ordering::Relaxed);
             }
             Ok(false) => return,
@@ -97,17 +103,25 @@ fn read_lines(
     let mut chunker = Chunker::new(Arc::clone(shard), codec)?;
     let mut reported = 0;
     while let Some(chunk) = chunker.next_chunk()? {
-        ctx.stats.decoded_bytes.fetch_add(chunker.bytes - reported, Ordering::Relaxed);
+        ctx.stats
+            .decoded_bytes
+            .fetch_add(chunker.bytes - reported, Ordering::Relaxed);
         reported = chunker.bytes;
         if !send(Ok(Item::Lines(chunk))) {
             return Ok(false);
         }
     }
-    ctx.stats.decoded_bytes.fetch_add(chunker.bytes - reported, Ordering::Relaxed);
+    ctx.stats
+        .decoded_bytes
+        .fetch_add(chunker.bytes - reported, Ordering::Relaxed);
     Ok(true)
 }
 
-fn read_parquet(ctx: &ScanContext, shard: &Arc<Shard>, send: &dyn Fn(Result<Item>) -> bool) -> Result<bool> {
+fn read_parquet(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
     let perr = |source| PickError::Parquet {
         path: shard.path.clone(),
         source,
@@ -157,9 +171,13 @@ fn read_parquet(ctx: &ScanContext, shard: &Arc<Shard>, send: &dyn Fn(Result<Item
             });
         }
         let json = if wants_json {
-            let fields: Vec<&arrow::datatypes::Field> =
-                (0..layout.data_fields).map(|i| layout.schema.field(i)).collect();
-            let arrays: Vec<ArrayRef> = data.iter().map(|a| Arc::clone(a.as_ref().expect("read"))).collect();
+            let fields: Vec<&arrow::datatypes::Field> = (0..layout.data_fields)
+                .map(|i| layout.schema.field(i))
+                .collect();
+            let arrays: Vec<ArrayRef> = data
+                .iter()
+                .map(|a| Arc::clone(a.as_ref().expect("read")))
+                .collect();
             let writer = RowWriter::new(&fields, &arrays)?;
             let mut b = StringBuilder::with_capacity(n, n * 64);
             let mut buf = Vec::new();
@@ -178,7 +196,9 @@ fn read_parquet(ctx: &ScanContext, shard: &Arc<Shard>, send: &dyn Fn(Result<Item
             .iter()
             .map(|c| match *c {
                 Column::Data(i) => Arc::clone(data[i].as_ref().expect("read")),
-                Column::Virtual(Virtual::Row) => Arc::new(UInt64Array::from_iter_values(row..row + n as u64)),
+                Column::Virtual(Virtual::Row) => {
+                    Arc::new(UInt64Array::from_iter_values(row..row + n as u64))
+                }
                 Column::Virtual(Virtual::Json) => Arc::clone(json.as_ref().expect("built")),
                 Column::Virtual(v) => v.shard_column(shard, n).expect("per-shard column"),
             })

@@ -21,7 +21,9 @@ use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 use futures::StreamExt;
 
 use crate::dataset::decode::{Projection, TableLayout, Virtual};
@@ -53,7 +55,8 @@ impl Dataset {
         if shards.is_empty() {
             return Err(PickError::Dataset {
                 path: location.into(),
-                message: "no shards found (.jsonl, .json, .jsonl.zst, .jsonl.gz, .parquet, ...)".into(),
+                message: "no shards found (.jsonl, .json, .jsonl.zst, .jsonl.gz, .parquet, ...)"
+                    .into(),
             });
         }
         let shards: Vec<Arc<Shard>> = shards.into_iter().map(Arc::new).collect();
@@ -117,7 +120,9 @@ fn shard_filter(expr: &Expr) -> Option<(Virtual, Vec<String>)> {
         _ => None,
     };
     let literal = |e: &Expr| match e {
-        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => Some(s.clone()),
+        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => {
+            Some(s.clone())
+        }
         _ => None,
     };
     match expr {
@@ -147,11 +152,16 @@ impl TableProvider for DatasetTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|f| match shard_filter(f) {
-                Some((v, _)) if self.dataset.layout.virtuals.contains(&v) => TableProviderFilterPushDown::Inexact,
+                Some((v, _)) if self.dataset.layout.virtuals.contains(&v) => {
+                    TableProviderFilterPushDown::Inexact
+                }
                 _ => TableProviderFilterPushDown::Unsupported,
             })
             .collect())
@@ -174,8 +184,8 @@ impl TableProvider for DatasetTable {
                 key.is_some_and(|k| values.iter().any(|x| x == k))
             });
         }
-        let projection =
-            Projection::new(&self.dataset.layout, projection).map_err(PickError::into_datafusion)?;
+        let projection = Projection::new(&self.dataset.layout, projection)
+            .map_err(PickError::into_datafusion)?;
         let partitions = state.config().target_partitions().max(1);
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.dataset),
@@ -208,7 +218,12 @@ impl fmt::Debug for ScanExec {
 }
 
 impl ScanExec {
-    fn new(dataset: Arc<Dataset>, shards: Vec<Arc<Shard>>, projection: Projection, partitions: usize) -> Self {
+    fn new(
+        dataset: Arc<Dataset>,
+        shards: Vec<Arc<Shard>>,
+        projection: Projection,
+        partitions: usize,
+    ) -> Self {
         let props = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&projection.schema)),
             Partitioning::UnknownPartitioning(partitions),
@@ -237,7 +252,12 @@ impl ScanExec {
         let (tx, rx) = async_channel::bounded(depth);
         let next = Arc::new(AtomicUsize::new(0));
         for _ in 0..readers.max(1) {
-            let (tx, next, ctx, shards) = (tx.clone(), Arc::clone(&next), Arc::clone(&self.ctx), Arc::clone(&self.shards));
+            let (tx, next, ctx, shards) = (
+                tx.clone(),
+                Arc::clone(&next),
+                Arc::clone(&self.ctx),
+                Arc::clone(&self.shards),
+            );
             std::thread::spawn(move || {
                 produce(&ctx, &shards, &next, &|item| tx.send_blocking(item).is_ok());
             });
@@ -300,11 +320,18 @@ impl ExecutionPlan for ScanExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
 
-    fn execute(&self, _partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+    fn execute(
+        &self,
+        _partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
         let schema = Arc::clone(&self.ctx.projection.schema);
         let ctx = Arc::clone(&self.ctx);
         if self.partitions == 1 {

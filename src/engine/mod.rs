@@ -46,7 +46,11 @@ impl Engine {
             Arc::clone(ctx.state().catalog_list()),
             factory,
         )));
-        Engine { ctx, options, opened }
+        Engine {
+            ctx,
+            options,
+            opened,
+        }
     }
 
     /// Registers the dataset at `location` (directory, file or glob) as table `name`.
@@ -68,7 +72,8 @@ impl Engine {
     /// Plans and runs every statement of `sql` in order, returning their results. This is
     /// how all SQL reaches the engine: `SELECT *` over a dataset leaves out the virtual columns.
     pub async fn run_sql(&self, sql: &str) -> Result<Vec<DataFrame>> {
-        let statements = DFParser::parse_sql(sql).map_err(datafusion::error::DataFusionError::from)?;
+        let statements =
+            DFParser::parse_sql(sql).map_err(datafusion::error::DataFusionError::from)?;
         let mut frames = Vec::with_capacity(statements.len());
         for mut statement in statements {
             wildcard::hide_virtual_columns(self, &mut statement).await;
@@ -83,7 +88,9 @@ impl Engine {
         let mut frames = self.run_sql(sql).await?;
         match (frames.pop(), frames.is_empty()) {
             (Some(df), true) => Ok(df),
-            _ => Err(PickError::Usage(format!("expected one SQL statement: {sql}"))),
+            _ => Err(PickError::Usage(format!(
+                "expected one SQL statement: {sql}"
+            ))),
         }
     }
 
@@ -102,16 +109,26 @@ struct PathTables {
 
 #[async_trait]
 impl UrlTableFactory for PathTables {
-    async fn try_new(&self, url: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+    async fn try_new(
+        &self,
+        url: &str,
+    ) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
         let looks_like_path = url.contains(['/', '*', '.']) || std::path::Path::new(url).exists();
         if !looks_like_path {
             return Ok(None);
         }
-        let known = self.opened.lock().expect("opened datasets lock").iter().find(|(n, _)| n == url).map(|(_, d)| Arc::clone(d));
+        let known = self
+            .opened
+            .lock()
+            .expect("opened datasets lock")
+            .iter()
+            .find(|(n, _)| n == url)
+            .map(|(_, d)| Arc::clone(d));
         if let Some(dataset) = known {
             return Ok(Some(Arc::new(DatasetTable::shared(dataset))));
         }
-        let dataset = Dataset::open(url, self.options.clone()).map_err(PickError::into_datafusion)?;
+        let dataset =
+            Dataset::open(url, self.options.clone()).map_err(PickError::into_datafusion)?;
         let table = Arc::new(DatasetTable::new(dataset));
         self.opened
             .lock()

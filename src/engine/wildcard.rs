@@ -35,7 +35,13 @@ pub async fn hide_virtual_columns(engine: &Engine, statement: &mut DfStatement) 
         };
         let any: &dyn Any = provider.as_ref();
         if let Some(table) = any.downcast_ref::<DatasetTable>() {
-            let v = table.dataset().layout.virtuals.iter().map(|v| v.name().to_string()).collect();
+            let v = table
+                .dataset()
+                .layout
+                .virtuals
+                .iter()
+                .map(|v| v.name().to_string())
+                .collect();
             virtuals.insert(name.to_string(), v);
         }
     }
@@ -94,7 +100,8 @@ fn for_each_select(body: &mut SetExpr, f: &mut dyn FnMut(&mut Select)) {
     match body {
         SetExpr::Select(select) => {
             for twj in &mut select.from {
-                let relations = std::iter::once(&mut twj.relation).chain(twj.joins.iter_mut().map(|j| &mut j.relation));
+                let relations = std::iter::once(&mut twj.relation)
+                    .chain(twj.joins.iter_mut().map(|j| &mut j.relation));
                 for rel in relations {
                     if let TableFactor::Derived { subquery, .. } = rel {
                         for_each_query(subquery, f);
@@ -126,7 +133,13 @@ fn relations(select: &Select) -> Vec<(ObjectName, String)> {
     let mut out = Vec::new();
     for twj in &select.from {
         for rel in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
-            if let TableFactor::Table { name, alias, args: None, .. } = rel {
+            if let TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } = rel
+            {
                 let qualifier = match alias {
                     Some(a) => a.name.value.clone(),
                     None => name.0.last().and_then(ident_value).unwrap_or_default(),
@@ -171,7 +184,10 @@ fn rewrite_query(query: &mut Query, virtuals: &Virtuals) {
                         exclude(opts, v);
                     }
                 }
-                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(q), opts) => {
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(q),
+                    opts,
+                ) => {
                     let q = q.0.last().and_then(ident_value).unwrap_or_default();
                     if let Some(v) = rels
                         .iter()

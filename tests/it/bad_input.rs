@@ -13,7 +13,10 @@ fn truncated_zstd_names_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rows = String::new();
     for i in 0..20_000 {
-        rows.push_str(&format!("{{\"x\": {i}, \"pad\": \"{}\"}}\n", "y".repeat(i % 50)));
+        rows.push_str(&format!(
+            "{{\"x\": {i}, \"pad\": \"{}\"}}\n",
+            "y".repeat(i % 50)
+        ));
     }
     let z = zstd_bytes(rows.as_bytes());
     write_file(&tmp.path().join("train/a.jsonl.zst"), &z[..z.len() / 2]);
@@ -21,13 +24,19 @@ fn truncated_zstd_names_the_file() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.starts_with("error: train/a.jsonl.zst: "), "{err}");
-    assert!(err.contains("truncated") || err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("truncated") || err.contains("cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
 fn non_object_line_names_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
-    write_file(&tmp.path().join("a.jsonl"), b"{\"x\": 1}\n\n[1, 2]\n{\"x\": 2}\n");
+    write_file(
+        &tmp.path().join("a.jsonl"),
+        b"{\"x\": 1}\n\n[1, 2]\n{\"x\": 2}\n",
+    );
     let o = count(tmp.path(), &[]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -38,24 +47,29 @@ fn non_object_line_names_file_and_line() {
 #[test]
 fn invalid_utf8_names_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
-    write_file(&tmp.path().join("a.jsonl"), b"{\"x\": 1}\n{\"x\": 2, \"t\": \"\xff\xfe\"}\n");
+    write_file(
+        &tmp.path().join("a.jsonl"),
+        b"{\"x\": 1}\n{\"x\": 2, \"t\": \"\xff\xfe\"}\n",
+    );
     let o = count(tmp.path(), &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).starts_with("error: a.jsonl:2: invalid UTF-8"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: a.jsonl:2: invalid UTF-8"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn skip_bad_rows_counts_and_continues() {
     let tmp = tempfile::tempdir().unwrap();
-    write_file(
-        &tmp.path().join("a.jsonl.gz"),
-        &{
-            use std::io::Write;
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(b"{\"x\": 1}\nnope\n{\"x\": 2}\n\"str\"\n{\"x\": 4}\n").unwrap();
-            e.finish().unwrap()
-        },
-    );
+    write_file(&tmp.path().join("a.jsonl.gz"), &{
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b"{\"x\": 1}\nnope\n{\"x\": 2}\n\"str\"\n{\"x\": 4}\n")
+            .unwrap();
+        e.finish().unwrap()
+    });
     let o = count(tmp.path(), &["--skip-bad-rows"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "n,x\n3,7\n");
@@ -73,7 +87,10 @@ fn blank_lines_and_gzip_suffix_and_numbered_names() {
         e.finish().unwrap()
     };
     write_file(&tmp.path().join("a.jsonl.gzip"), &gz);
-    write_file(&tmp.path().join("part.00.jsonl"), b"\n{\"x\": 1}\r\n   \n{\"x\": 2}");
+    write_file(
+        &tmp.path().join("part.00.jsonl"),
+        b"\n{\"x\": 1}\r\n   \n{\"x\": 2}",
+    );
     let o = count(tmp.path(), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "n,x\n3,13\n");
@@ -82,11 +99,20 @@ fn blank_lines_and_gzip_suffix_and_numbered_names() {
 #[test]
 fn type_disagreement_falls_back_to_json_text() {
     let tmp = tempfile::tempdir().unwrap();
-    write_file(&tmp.path().join("a.jsonl"), b"{\"x\": 1, \"v\": 1}\n{\"x\": 2, \"v\": \"one\"}\n");
-    write_file(&tmp.path().join("b.jsonl"), b"{\"x\": 3, \"v\": {\"k\": [1, 2]}}\n");
+    write_file(
+        &tmp.path().join("a.jsonl"),
+        b"{\"x\": 1, \"v\": 1}\n{\"x\": 2, \"v\": \"one\"}\n",
+    );
+    write_file(
+        &tmp.path().join("b.jsonl"),
+        b"{\"x\": 3, \"v\": {\"k\": [1, 2]}}\n",
+    );
     let out = pick_ok(&[
         "sql",
-        &format!("SELECT x, v, arrow_typeof(v) AS t FROM '{}' ORDER BY x", s(tmp.path())),
+        &format!(
+            "SELECT x, v, arrow_typeof(v) AS t FROM '{}' ORDER BY x",
+            s(tmp.path())
+        ),
         "-f",
         "jsonl",
     ]);
@@ -99,14 +125,31 @@ fn type_disagreement_falls_back_to_json_text() {
 #[test]
 fn rows_beyond_inference_that_do_not_fit_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
-    write_file(&tmp.path().join("a.jsonl"), b"{\"x\": 1}\n{\"x\": 2}\n{\"x\": \"three\"}\n");
+    write_file(
+        &tmp.path().join("a.jsonl"),
+        b"{\"x\": 1}\n{\"x\": 2}\n{\"x\": \"three\"}\n",
+    );
     let o = count(tmp.path(), &["--infer-rows", "2"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.starts_with("error: a.jsonl:3: field `x`: expected an integer, found \"three\""), "{err}");
+    assert!(
+        err.starts_with("error: a.jsonl:3: field `x`: expected an integer, found \"three\""),
+        "{err}"
+    );
     assert!(err.contains("--infer-rows 0"), "{err}");
     let o = count(tmp.path(), &["--infer-rows", "0"]);
-    assert_eq!(o.status.code(), Some(1), "x is JSON text now, sum(x) is a type error");
-    let o = pick(&["sql", "-f", "csv", &format!("SELECT count(*) AS n FROM '{}'", s(tmp.path())), "--infer-rows", "0"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "x is JSON text now, sum(x) is a type error"
+    );
+    let o = pick(&[
+        "sql",
+        "-f",
+        "csv",
+        &format!("SELECT count(*) AS n FROM '{}'", s(tmp.path())),
+        "--infer-rows",
+        "0",
+    ]);
     assert_eq!(stdout(&o), "n\n3\n");
 }

@@ -57,13 +57,26 @@ fn jsonl_parquet_jsonl_gives_back_the_rows() {
     let pq = tmp.path().join("pq");
     let back = tmp.path().join("back");
     pick_ok(&["export", "-q", "-i", s(&samples()), "-o", s(&pq)]);
-    pick_ok(&["export", "-q", "-i", s(&pq), "-o", s(&back), "--format", "jsonl.zst"]);
+    pick_ok(&[
+        "export",
+        "-q",
+        "-i",
+        s(&pq),
+        "-o",
+        s(&back),
+        "--format",
+        "jsonl.zst",
+    ]);
     for rel in ["train/shard_02.jsonl.zst", "test/shard_00.jsonl.zst"] {
         let a = zstd::decode_all(std::fs::File::open(samples().join(rel)).unwrap()).unwrap();
         let b = zstd::decode_all(std::fs::File::open(back.join(rel)).unwrap()).unwrap();
         // Same rows in the same order; key order and number formatting too, since the
         // samples were written by Python's json.dumps.
-        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap(), "{rel}");
+        assert_eq!(
+            String::from_utf8(a).unwrap(),
+            String::from_utf8(b).unwrap(),
+            "{rel}"
+        );
     }
 }
 
@@ -86,7 +99,10 @@ fn where_and_columns() {
         "id,metadata",
     ]);
     let text = std::fs::read_to_string(out.join("shard_00.jsonl")).unwrap();
-    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(!rows.is_empty());
     for r in &rows {
         let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
@@ -112,7 +128,17 @@ fn failed_export_leaves_no_unfinished_file() {
     write_file(&input.join("a.jsonl"), b"{\"x\": 1}\n{\"x\": 2}\n");
     write_file(&input.join("b.jsonl"), b"{\"x\": 3}\nnot json\n");
     let out = tmp.path().join("out");
-    let o = pick(&["export", "-i", s(&input), "-o", s(&out), "--format", "jsonl", "--infer-rows", "1"]);
+    let o = pick(&[
+        "export",
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "--format",
+        "jsonl",
+        "--infer-rows",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("b.jsonl:2:"), "{}", stderr(&o));
     let left: Vec<String> = if out.exists() { files(&out) } else { vec![] };
@@ -127,5 +153,9 @@ fn colliding_output_names_are_refused() {
     write_file(&input.join("a.jsonl.zst"), &zstd_bytes(b"{\"x\": 2}\n"));
     let o = pick(&["export", "-i", s(&input), "-o", s(&tmp.path().join("out"))]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("would both be written to a.parquet"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("would both be written to a.parquet"),
+        "{}",
+        stderr(&o)
+    );
 }

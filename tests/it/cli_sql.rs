@@ -5,7 +5,14 @@ const SPLITS: &str = "SELECT _split, count(*) AS n FROM s GROUP BY 1 ORDER BY 1"
 #[test]
 fn split_counts_on_data_samples() {
     let dir = samples();
-    let out = pick_ok(&["sql", "-d", &format!("s={}", s(&dir)), SPLITS, "--format", "csv"]);
+    let out = pick_ok(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        SPLITS,
+        "--format",
+        "csv",
+    ]);
     assert_eq!(out, "_split,n\ntest,243\ntrain,2006\nvalid,251\n");
 }
 
@@ -88,7 +95,10 @@ fn explain_shows_the_scan() {
         "EXPLAIN SELECT count(*) FROM s WHERE _split = 'train'",
     ]);
     assert!(out.contains("DatasetScan"), "{out}");
-    assert!(out.contains("shards=4"), "pruned to the train shards: {out}");
+    assert!(
+        out.contains("shards=4"),
+        "pruned to the train shards: {out}"
+    );
 }
 
 #[test]
@@ -111,7 +121,8 @@ fn output_files_in_every_format() {
     let jsonl = std::fs::read_to_string(tmp.path().join("out.jsonl")).unwrap();
     assert_eq!(back, jsonl);
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out.json")).unwrap())
+            .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
 }
 
@@ -146,7 +157,12 @@ fn bad_sql_is_a_runtime_error_with_datafusion_message() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("error: "), "{}", stderr(&o));
     assert!(stderr(&o).contains("SELEC"), "{}", stderr(&o));
-    let o = pick(&["sql", "-d", &format!("s={}", s(&dir)), "SELECT no_such_column FROM s"]);
+    let o = pick(&[
+        "sql",
+        "-d",
+        &format!("s={}", s(&dir)),
+        "SELECT no_such_column FROM s",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no_such_column"), "{}", stderr(&o));
 }
@@ -166,5 +182,8 @@ fn usage_errors_exit_2() {
 fn missing_dataset_directory() {
     let o = pick(&["sql", "-d", "s=/no/such/dir", "SELECT 1"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(stderr(&o).trim(), "error: dataset /no/such/dir: no such file or directory");
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: dataset /no/such/dir: no such file or directory"
+    );
 }

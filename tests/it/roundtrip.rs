@@ -8,7 +8,16 @@ use pick::cli::ReadArgs;
 use pick::cli::export::{ExportArgs, ExportFormat, run as export};
 
 fn key() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "b", "score", "méta", "two words", "q\"uote", "_n"]).prop_map(String::from)
+    prop::sample::select(vec![
+        "a",
+        "b",
+        "score",
+        "méta",
+        "two words",
+        "q\"uote",
+        "_n",
+    ])
+    .prop_map(String::from)
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -38,7 +47,8 @@ fn value() -> impl Strategy<Value = Value> {
 }
 
 fn row() -> impl Strategy<Value = Value> {
-    prop::collection::vec((key(), value()), 1..5).prop_map(|kvs| Value::Object(kvs.into_iter().collect()))
+    prop::collection::vec((key(), value()), 1..5)
+        .prop_map(|kvs| Value::Object(kvs.into_iter().collect()))
 }
 
 /// Rows compare as JSON values where an absent key and a null are the same and numbers
@@ -48,15 +58,22 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             keys.into_iter().all(|k| {
-                same(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null))
+                same(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                )
             })
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(p), Some(q), _, _) => p == q,
-            (_, _, Some(p), Some(q)) => p == q,
-            _ => x.as_f64() == y.as_f64(),
-        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(p), Some(q), _, _) => p == q,
+                (_, _, Some(p), Some(q)) => p == q,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
         _ => a == b,
     }
 }
@@ -65,7 +82,10 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in/train/rows.jsonl");
     std::fs::create_dir_all(input.parent().unwrap()).unwrap();
-    let text: String = rows.iter().map(|r| format!("{}\n", serde_json::to_string(r).unwrap())).collect();
+    let text: String = rows
+        .iter()
+        .map(|r| format!("{}\n", serde_json::to_string(r).unwrap()))
+        .collect();
     std::fs::write(&input, text).unwrap();
     let read = || ReadArgs {
         skip_bad_rows: false,

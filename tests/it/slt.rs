@@ -14,13 +14,21 @@ fn render(batches: &[arrow::array::RecordBatch]) -> Vec<String> {
     let opts = FormatOptions::default().with_null("NULL");
     let mut rows = vec![];
     for b in batches {
-        let fmts: Vec<_> = b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()).collect();
+        let fmts: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+            .collect();
         for r in 0..b.num_rows() {
             rows.push(
                 fmts.iter()
                     .map(|f| {
                         let v = f.value(r).to_string();
-                        if v.is_empty() { "(empty)".to_string() } else { v }
+                        if v.is_empty() {
+                            "(empty)".to_string()
+                        } else {
+                            v
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join(" "),
@@ -34,7 +42,13 @@ async fn run_file(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap();
     let engine = Engine::new(Default::default(), 0);
     engine
-        .register("s", Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples").to_str().unwrap())
+        .register(
+            "s",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data-samples")
+                .to_str()
+                .unwrap(),
+        )
         .unwrap();
     let name = path.file_name().unwrap().to_string_lossy();
     let mut lines = text.lines().enumerate().peekable();
@@ -69,9 +83,15 @@ async fn run_file(path: &Path) {
         if line == "statement ok" {
             result.unwrap_or_else(|e| panic!("{at}: {e}"));
         } else if let Some(needle) = line.strip_prefix("statement error") {
-            let err = result.err().unwrap_or_else(|| panic!("{at}: expected an error"));
+            let err = result
+                .err()
+                .unwrap_or_else(|| panic!("{at}: expected an error"));
             let msg = pick::error::describe(&err);
-            assert!(msg.contains(needle.trim()), "{at}: error `{msg}` lacks `{}`", needle.trim());
+            assert!(
+                msg.contains(needle.trim()),
+                "{at}: error `{msg}` lacks `{}`",
+                needle.trim()
+            );
         } else if line.starts_with("query") {
             let batches = result.unwrap_or_else(|e| panic!("{at}: {e}"));
             let mut got = render(&batches);
@@ -89,11 +109,17 @@ async fn run_file(path: &Path) {
 #[test]
 fn slt_files() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(!files.is_empty());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "slt")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "slt"))
+    {
         rt.block_on(run_file(f));
     }
 }

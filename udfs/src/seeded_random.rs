@@ -106,7 +106,11 @@ impl ScalarUDFImpl for SeededRandom {
             .collect::<Result<_>>()?;
         let mut out = Float64Builder::with_capacity(n);
         for row in 0..n {
-            let mut h = KeyHasher::new(if seed.is_null(row) { 0 } else { seed.value(row) });
+            let mut h = KeyHasher::new(if seed.is_null(row) {
+                0
+            } else {
+                seed.value(row)
+            });
             for key in &keys {
                 if key.is_null(row) {
                     h.write_null();
