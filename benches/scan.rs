@@ -35,7 +35,7 @@ fn main() {
             columns: vec![],
             read: ReadArgs {
                 skip_bad_rows: false,
-                infer_rows: 10_000,
+                infer_rows: pick::dataset::infer::DEFAULT_INFER_ROWS,
             },
         },
         true,

@@ -1,7 +1,7 @@
 //! `pick bench scan`: scan throughput over a dataset and its Parquet copy, each query in a
 //! fresh process (so peak RSS is per query), beside DuckDB and Polars on the same files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -185,11 +185,11 @@ fn best(runs: usize, mut f: impl FnMut() -> Result<Measurement>) -> Result<Measu
 
 async fn scan(args: ScanArgs, quiet: bool) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| PickError::io("current executable", e))?;
-    let tmp;
     let parquet_dir = match &args.parquet {
         Some(p) => p.clone(),
         None => {
-            tmp = std::env::temp_dir().join(format!("pick-bench-parquet-{}", std::process::id()));
+            let tmp =
+                std::env::temp_dir().join(format!("pick-bench-parquet-{}", std::process::id()));
             crate::cli::export::run(
                 ExportArgs {
                     input: args.dir.clone(),
@@ -199,13 +199,13 @@ async fn scan(args: ScanArgs, quiet: bool) -> Result<()> {
                     columns: vec![],
                     read: ReadArgs {
                         skip_bad_rows: false,
-                        infer_rows: 10_000,
+                        infer_rows: crate::dataset::infer::DEFAULT_INFER_ROWS,
                     },
                 },
                 quiet,
             )
             .await?;
-            tmp.clone()
+            tmp
         }
     };
     let parquet = parquet_dir.to_string_lossy().to_string();
@@ -319,12 +319,4 @@ fn markdown(rows: &[Row], text_bytes: u64) -> String {
         ));
     }
     out
-}
-
-/// The peer script's location relative to a checkout, for `cargo bench`.
-pub fn default_peers_script() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/scan_peers.py"
-    ))
 }

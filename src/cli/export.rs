@@ -179,7 +179,7 @@ pub async fn run(args: ExportArgs, quiet: bool) -> Result<()> {
         );
         let bad = dataset.stats.bad_rows.load(Ordering::Relaxed);
         if bad > 0 {
-            eprintln!("skipped {bad} bad rows");
+            eprintln!("skipped {bad} bad row{}", if bad == 1 { "" } else { "s" });
         }
     }
     Ok(())

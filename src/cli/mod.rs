@@ -46,7 +46,7 @@ pub struct ReadArgs {
     pub skip_bad_rows: bool,
 
     /// Rows of each JSON shard read to infer the schema; 0 reads every row.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = crate::dataset::infer::DEFAULT_INFER_ROWS, value_name = "N")]
     pub infer_rows: u64,
 }
 

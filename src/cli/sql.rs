@@ -151,7 +151,10 @@ pub fn report_bad_rows(engine: &Engine, quiet: bool) {
             .bad_rows
             .load(std::sync::atomic::Ordering::Relaxed);
         if bad > 0 {
-            eprintln!("skipped {bad} bad rows in {name}");
+            eprintln!(
+                "skipped {bad} bad row{} in {name}",
+                if bad == 1 { "" } else { "s" }
+            );
         }
     }
 }

@@ -13,7 +13,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use serde_json::value::RawValue;
 
-use crate::dataset::json_value::{array_items, for_each_entry, string};
+use crate::dataset::json_value::{array_items, for_each_entry, unescape_into};
 use crate::dataset::jtype::{MAX_EXACT_FLOAT_INT, is_json_field};
 
 /// Position lookup for object keys; linear for the short field lists rows usually have.
@@ -227,7 +227,8 @@ impl ColBuilder {
                         found(text)
                     )));
                 }
-                b.append_value(string(text).map_err(Mismatch::new)?);
+                unescape_into(text, b).map_err(Mismatch::new)?;
+                b.append_value("");
             }
             ColBuilder::Json(b) => b.append_value(text),
             ColBuilder::List {

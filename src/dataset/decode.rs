@@ -243,10 +243,7 @@ fn decode_rows(
                     j.append_value(line);
                 }
             }
-            Err(message) if careful => {
-                let _ = message;
-                bad += 1;
-            }
+            Err(_) if careful => bad += 1,
             Err(message) => {
                 return Err(PickError::BadRow {
                     file: chunk.shard.rel.clone(),

@@ -7,9 +7,14 @@ use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::dataset::discover::{Shard, ShardFormat};
-use crate::dataset::jtype::{JType, schema_of};
+use crate::dataset::jtype::{JType, TypeOf, schema_of};
 use crate::dataset::lines::{Chunker, is_blank, lines};
 use crate::error::{PickError, Result};
+
+/// Rows of each JSON shard read to infer the schema, unless told otherwise: enough to see
+/// every field of typical annotated corpora, few enough that inference costs a few percent
+/// of a scan.
+pub const DEFAULT_INFER_ROWS: u64 = 1_000;
 
 /// How many rows of each JSON shard inference reads; `None` reads them all.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +22,7 @@ pub struct InferRows(pub Option<u64>);
 
 impl Default for InferRows {
     fn default() -> Self {
-        InferRows(Some(10_000))
+        InferRows(Some(DEFAULT_INFER_ROWS))
     }
 }
 
@@ -110,11 +115,8 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
                     let Ok(text) = std::str::from_utf8(line) else {
                         continue;
                     };
-                    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-                        continue;
-                    };
-                    if value.is_object() {
-                        row_type = row_type.merge(JType::of_value(&value));
+                    if let Ok(TypeOf(t @ JType::Struct(_))) = serde_json::from_str::<TypeOf>(text) {
+                        row_type = row_type.merge(t);
                     }
                 }
             }

@@ -65,51 +65,55 @@ pub fn array_items(raw: &str) -> Result<Vec<&RawValue>, String> {
     serde_json::from_str::<Vec<&RawValue>>(raw).map_err(|e| clean(&e))
 }
 
-/// Decodes a JSON string literal. Lone UTF-16 surrogates (which Python writes and serde
-/// rejects) become U+FFFD instead of failing the row.
-pub fn string(raw: &str) -> Result<Cow<'_, str>, String> {
-    match serde_json::from_str::<Text>(raw) {
-        Ok(Text(s)) => Ok(s),
-        // serde rejects lone surrogates with several messages; our own decoder takes them.
-        Err(e) => match raw.contains("\\u") {
-            true => unescape_lossy(raw).map_err(|_| clean(&e)),
-            false => Err(clean(&e)),
-        },
-    }
-}
-
-fn unescape_lossy(raw: &str) -> Result<Cow<'_, str>, String> {
+/// Writes the value of the JSON string literal `raw` to `out` in one pass (no intermediate
+/// String). `raw` has been validated by the JSON scanner. Lone UTF-16 surrogates, which
+/// Python writes and Rust strings cannot hold, become U+FFFD instead of failing the row.
+pub fn unescape_into<W: fmt::Write>(raw: &str, out: &mut W) -> Result<(), String> {
     let inner = raw
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
-        .ok_or("not a string")?;
-    let mut units: Vec<u16> = Vec::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0u16; 2];
-            units.extend_from_slice(c.encode_utf16(&mut buf));
-            continue;
-        }
-        let esc = chars.next().ok_or("unterminated escape")?;
-        let unit = match esc {
-            '"' => b'"' as u16,
-            '\\' => b'\\' as u16,
-            '/' => b'/' as u16,
-            'b' => 8,
-            'f' => 12,
-            'n' => b'\n' as u16,
-            'r' => b'\r' as u16,
-            't' => b'\t' as u16,
-            'u' => {
-                let hex: String = chars.by_ref().take(4).collect();
-                u16::from_str_radix(&hex, 16).map_err(|_| format!("bad escape \\u{hex}"))?
+        .ok_or_else(|| "not a string".to_string())?;
+    let bytes = inner.as_bytes();
+    let mut start = 0;
+    let w = |r: fmt::Result| r.map_err(|_| "write failed".to_string());
+    while let Some(off) = memchr::memchr(b'\\', &bytes[start..]) {
+        let at = start + off;
+        w(out.write_str(&inner[start..at]))?;
+        let mut next = at + 2;
+        let ch = match bytes.get(at + 1) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let hi = hex4(inner, at + 2)?;
+                next = at + 6;
+                let pair = (0xD800..0xDC00).contains(&hi) && inner[next..].starts_with("\\u");
+                match hex4(inner, next + 2) {
+                    Ok(lo) if pair && (0xDC00..0xE000).contains(&lo) => {
+                        next += 6;
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                            .unwrap_or('\u{FFFD}')
+                    }
+                    _ => char::from_u32(hi).unwrap_or('\u{FFFD}'),
+                }
             }
-            other => return Err(format!("bad escape \\{other}")),
+            _ => return Err(format!("bad escape in string at byte {at}")),
         };
-        units.push(unit);
+        w(out.write_char(ch))?;
+        start = next;
     }
-    Ok(Cow::Owned(String::from_utf16_lossy(&units)))
+    w(out.write_str(&inner[start..]))
+}
+
+fn hex4(s: &str, at: usize) -> Result<u32, String> {
+    s.get(at..at + 4)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or_else(|| format!("bad \\u escape at byte {at}"))
 }
 
 /// serde_json's messages end with "at line 1 column N"; lines are ours to number, so keep
@@ -126,13 +130,32 @@ fn clean(e: &serde_json::Error) -> String {
 mod tests {
     use super::*;
 
+    fn string(raw: &str) -> Result<String, String> {
+        let mut out = String::new();
+        unescape_into(raw, &mut out).map(|_| out)
+    }
+
     #[test]
-    fn strings_borrow_or_unescape() {
-        assert!(matches!(string(r#""abc""#).unwrap(), Cow::Borrowed("abc")));
-        assert_eq!(string(r#""a\nb""#).unwrap(), "a\nb");
+    fn strings_unescape_like_json() {
+        assert_eq!(string(r#""abc""#).unwrap(), "abc");
+        assert_eq!(
+            string(r#""a\nb\t\"q\" \\ \/ \u00e9""#).unwrap(),
+            "a\nb\t\"q\" \\ / é"
+        );
+        assert_eq!(string(r#""\ud83d\ude00!""#).unwrap(), "😀!");
         assert_eq!(string(r#""x\ud800y""#).unwrap(), "x\u{FFFD}y");
-        assert_eq!(string(r#""\ud83d\ude00""#).unwrap(), "😀");
+        assert_eq!(string(r#""\ud800\u0041""#).unwrap(), "\u{FFFD}A");
+        assert_eq!(string(r#""\udc00""#).unwrap(), "\u{FFFD}");
         assert!(string("3").is_err());
+        assert!(string(r#""\u12""#).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unescape_agrees_with_serde(s in "\\PC*") {
+            let raw = serde_json::to_string(&s).unwrap();
+            proptest::prop_assert_eq!(string(&raw).unwrap(), s);
+        }
     }
 
     #[test]

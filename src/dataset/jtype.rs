@@ -6,13 +6,72 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, Schema};
-use serde_json::Value;
 
 /// Integers up to this magnitude convert to f64 exactly.
 pub const MAX_EXACT_FLOAT_INT: u64 = 1 << 53;
 
 /// Field metadata key marking a Utf8 column whose values are JSON text.
 pub const JSON_META_KEY: &str = "pick.json";
+
+/// The type of one JSON value, read without building the value (no strings copied).
+pub struct TypeOf(pub JType);
+
+impl<'de> serde::Deserialize<'de> for TypeOf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TypeOf;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<TypeOf, E> {
+                Ok(TypeOf(JType::Null))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TypeOf, E> {
+                Ok(TypeOf(JType::Bool))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<TypeOf, E> {
+                Ok(TypeOf(if v.unsigned_abs() > MAX_EXACT_FLOAT_INT {
+                    JType::BigInt
+                } else {
+                    JType::Int
+                }))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<TypeOf, E> {
+                Ok(TypeOf(if v > i64::MAX as u64 {
+                    JType::UInt
+                } else if v > MAX_EXACT_FLOAT_INT {
+                    JType::BigInt
+                } else {
+                    JType::Int
+                }))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TypeOf, E> {
+                Ok(TypeOf(JType::Float))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<TypeOf, E> {
+                Ok(TypeOf(JType::Str))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TypeOf, A::Error> {
+                let mut t = JType::Null;
+                while let Some(TypeOf(item)) = seq.next_element()? {
+                    t = t.merge(item);
+                }
+                Ok(TypeOf(JType::List(Box::new(t))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TypeOf, A::Error> {
+                let mut t = JType::Struct(vec![]);
+                while let Some(key) = map.next_key::<String>()? {
+                    let TypeOf(value) = map.next_value()?;
+                    t = t.merge(JType::Struct(vec![(key, value)]));
+                }
+                Ok(TypeOf(t))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JType {
@@ -35,37 +94,6 @@ pub enum JType {
 }
 
 impl JType {
-    pub fn of_value(v: &Value) -> JType {
-        match v {
-            Value::Null => JType::Null,
-            Value::Bool(_) => JType::Bool,
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    if i.unsigned_abs() > MAX_EXACT_FLOAT_INT {
-                        JType::BigInt
-                    } else {
-                        JType::Int
-                    }
-                } else if n.is_u64() {
-                    JType::UInt
-                } else {
-                    JType::Float
-                }
-            }
-            Value::String(_) => JType::Str,
-            Value::Array(items) => JType::List(Box::new(
-                items
-                    .iter()
-                    .fold(JType::Null, |t, v| t.merge(JType::of_value(v))),
-            )),
-            Value::Object(map) => JType::Struct(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), JType::of_value(v)))
-                    .collect(),
-            ),
-        }
-    }
-
     /// The least type holding values of both.
     pub fn merge(self, other: JType) -> JType {
         use JType::*;
@@ -176,10 +204,10 @@ pub fn schema_of(row: &[(String, JType)]) -> Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn t(v: Value) -> JType {
-        JType::of_value(&v)
+        serde_json::from_value::<TypeOf>(v).unwrap().0
     }
 
     #[test]

@@ -88,7 +88,8 @@ impl Chunker {
         })
     }
 
-    fn read_error(&self, e: std::io::Error) -> PickError {
+    /// `pending`: bytes read but not yet cut into a chunk, whose complete lines count too.
+    fn read_error(&self, e: std::io::Error, pending: &[u8]) -> PickError {
         let message = match e.kind() {
             std::io::ErrorKind::UnexpectedEof => {
                 "truncated file: the compressed stream ends early".to_string()
@@ -97,7 +98,7 @@ impl Chunker {
         };
         PickError::BadShard {
             file: self.shard.rel.clone(),
-            line: self.next_line.saturating_sub(1),
+            line: self.next_line - 1 + memchr::memchr_iter(b'\n', pending).count() as u64,
             message,
         }
     }
@@ -117,7 +118,7 @@ impl Chunker {
                     match self.reader.read(&mut buf[start..]) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(self.read_error(e)),
+                        Err(e) => return Err(self.read_error(e, &buf[..start])),
                     }
                 };
                 buf.truncate(start + n);
@@ -137,10 +138,10 @@ impl Chunker {
                     scanned = buf.len();
                     let start = buf.len();
                     buf.resize(start + CHUNK_BYTES, 0);
-                    let n = self
-                        .reader
-                        .read(&mut buf[start..])
-                        .map_err(|e| self.read_error(e))?;
+                    let n = match self.reader.read(&mut buf[start..]) {
+                        Ok(n) => n,
+                        Err(e) => return Err(self.read_error(e, &buf[..start])),
+                    };
                     buf.truncate(start + n);
                     self.bytes += n as u64;
                     if n == 0 {
