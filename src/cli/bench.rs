@@ -288,22 +288,23 @@ async fn scan(args: ScanArgs, quiet: bool) -> Result<()> {
 
 fn markdown(rows: &[Row], text_bytes: u64) -> String {
     let mut out = String::from(
-        "| format | query | rows | pick s | rows/s | MB/s stored | MB/s as JSON text | peak RSS | DuckDB s | Polars s | pick vs DuckDB | pick vs Polars |\n\
+        "| format | query | rows | pick s | rows/s | MB/s stored | MB/s as JSON text | pick peak RSS | DuckDB s (RSS) | Polars s (RSS) | pick vs DuckDB | pick vs Polars |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mb = |bytes: u64, s: f64| bytes as f64 / 1e6 / s;
     for r in rows {
         let p = &r.pick;
-        let peer_s = |m: &Option<Measurement>| {
-            m.as_ref()
-                .map_or("-".into(), |m| format!("{:.2}", m.seconds))
+        let peer = |m: &Option<Measurement>| {
+            m.as_ref().map_or("-".into(), |m| {
+                format!("{:.3} ({})", m.seconds, human_bytes(m.peak_rss as f64))
+            })
         };
         let ratio = |m: &Option<Measurement>| {
             m.as_ref()
                 .map_or("-".into(), |m| format!("{:.2}x", m.seconds / p.seconds))
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.3} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} |\n",
             r.format,
             r.query,
             p.rows_scanned,
@@ -312,8 +313,8 @@ fn markdown(rows: &[Row], text_bytes: u64) -> String {
             mb(p.stored_bytes, p.seconds),
             mb(text_bytes, p.seconds),
             human_bytes(p.peak_rss as f64),
-            peer_s(&r.duckdb),
-            peer_s(&r.polars),
+            peer(&r.duckdb),
+            peer(&r.polars),
             ratio(&r.duckdb),
             ratio(&r.polars),
         ));
