@@ -43,7 +43,9 @@ pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
         .map_or(2, |n| n.get())
         .min(shards.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Result<Vec<(usize, Vec<(String, JType)>)>>> = std::thread::scope(|s| {
+    /// Each thread's shards: (shard index, row type).
+    type Found = Vec<(usize, Vec<(String, JType)>)>;
+    let results: Vec<Result<Found>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {

@@ -72,8 +72,7 @@ impl Engine {
     /// Plans and runs every statement of `sql` in order, returning their results. This is
     /// how all SQL reaches the engine: `SELECT *` over a dataset leaves out the virtual columns.
     pub async fn run_sql(&self, sql: &str) -> Result<Vec<DataFrame>> {
-        let statements =
-            DFParser::parse_sql(sql).map_err(datafusion::error::DataFusionError::from)?;
+        let statements = DFParser::parse_sql(sql)?;
         let mut frames = Vec::with_capacity(statements.len());
         for mut statement in statements {
             wildcard::hide_virtual_columns(self, &mut statement).await;

@@ -4,5 +4,6 @@ mod bad_input;
 mod cli_export;
 mod cli_sql;
 mod common;
+mod metrics_sql;
 mod roundtrip;
 mod slt;

@@ -1,6 +1,8 @@
 //! pick's SQL functions. Each function is a plain Rust kernel plus a thin DataFusion
 //! wrapper in its own module; `register_all` is the one list of what exists.
 
+pub mod aggregates;
+pub mod metrics;
 pub mod seeded_random;
 
 use datafusion::logical_expr::ScalarUDF;
@@ -15,5 +17,8 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
 pub fn register_all(ctx: &SessionContext) {
     for f in scalar_functions() {
         ctx.register_udf(f);
+    }
+    for f in aggregates::aggregate_functions() {
+        ctx.register_udaf(f);
     }
 }
