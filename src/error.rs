@@ -68,6 +68,14 @@ impl PickError {
         }
     }
 
+    /// Standard output was closed by its reader (`pick sql ... | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            PickError::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+            _ => false,
+        }
+    }
+
     /// True for errors caused by how pick was called rather than by the data.
     pub fn is_usage(&self) -> bool {
         match self {

@@ -1,5 +1,6 @@
 //! `pick sql`: ad hoc SQL over datasets.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -103,7 +104,10 @@ pub async fn run(args: SqlArgs, quiet: bool) -> Result<()> {
         if format == SqlFormat::Table {
             let batches = df.collect().await?;
             if !batches.is_empty() || last {
-                println!("{}", render_table(&batches, args.max_rows)?);
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}", render_table(&batches, args.max_rows)?)
+                    .and_then(|_| out.flush())
+                    .map_err(|e| PickError::io("<stdout>", e))?;
             }
             continue;
         }

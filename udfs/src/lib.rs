@@ -2,7 +2,10 @@
 //! wrapper in its own module; `register_all` is the one list of what exists.
 
 pub mod aggregates;
+pub mod jq;
+pub mod labels;
 pub mod metrics;
+pub mod pyfmt;
 pub mod seeded_random;
 
 use datafusion::logical_expr::ScalarUDF;
@@ -10,7 +13,12 @@ use datafusion::prelude::SessionContext;
 
 /// Every scalar function pick adds to SQL.
 pub fn scalar_functions() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::from(seeded_random::SeededRandom::new())]
+    vec![
+        ScalarUDF::from(seeded_random::SeededRandom::new()),
+        ScalarUDF::from(jq::JqFunction::jq()),
+        ScalarUDF::from(jq::JqFunction::label()),
+        ScalarUDF::from(labels::NormalizeLabel::new()),
+    ]
 }
 
 /// Registers all of pick's functions with a DataFusion session.

@@ -1,0 +1,342 @@
+//! jq expressions (jaq) over JSON rows, with bonepick's semantics: the first output wins,
+//! and for labels no output or `null` is an error; labels read as Python's `str()` of the
+//! value (integral numbers as ints, `True`/`False`, Python reprs for lists and dicts).
+//!
+//! ```sql
+//! SELECT jq(_json, '.metadata.code_quality.score') FROM s;
+//! SELECT label(_json, 'if .metadata.code_quality.score < 3 then "neg" else "pos" end') FROM s;
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_json::Val;
+
+use crate::pyfmt::{float_repr, number_str, str_repr};
+
+/// A compiled jq program.
+pub struct Program {
+    source: String,
+    filter: jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>,
+}
+
+/// A jq expression that does not parse or compile.
+#[derive(Debug, thiserror::Error)]
+#[error("bad jq expression `{expr}`: {message}")]
+pub struct CompileError {
+    pub expr: String,
+    pub message: String,
+}
+
+/// What evaluating a row gave, when it is not a value.
+#[derive(Debug, PartialEq)]
+pub enum EvalError {
+    BadJson(String),
+    NoOutput,
+    Null,
+    Failed(String),
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::BadJson(e) => write!(f, "the row is not valid JSON: {e}"),
+            EvalError::NoOutput => f.write_str("the expression produced no output"),
+            EvalError::Null => f.write_str("the expression produced null"),
+            EvalError::Failed(e) => write!(f, "the expression failed: {e}"),
+        }
+    }
+}
+
+impl Program {
+    /// Compiles `expr`; an empty expression is the identity, as in bonepick.
+    pub fn compile(expr: &str) -> Result<Program, CompileError> {
+        let code = if expr.trim().is_empty() { "." } else { expr };
+        let err = |message: String| CompileError {
+            expr: expr.to_string(),
+            message,
+        };
+        let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
+        let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+        let arena = Arena::default();
+        let modules = Loader::new(defs)
+            .load(&arena, File { code, path: () })
+            .map_err(|errs| err(describe_load_errors(&errs)))?;
+        let filter = Compiler::default()
+            .with_funs(funs)
+            .compile(modules)
+            .map_err(|errs| {
+                let names: Vec<String> = errs
+                    .iter()
+                    .flat_map(|(_, es)| es.iter().map(|(name, what)| format!("{what:?} `{name}`")))
+                    .collect();
+                err(format!("undefined {}", names.join(", ")))
+            })?;
+        Ok(Program {
+            source: expr.to_string(),
+            filter,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The first output of the program on the JSON text `row`.
+    pub fn first(&self, row: &str) -> Result<Val, EvalError> {
+        let input = jaq_json::read::parse_single(row.as_bytes()).map_err(|e| EvalError::BadJson(format!("{e:?}")))?;
+        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
+        let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
+        match outputs.next() {
+            None => Err(EvalError::NoOutput),
+            Some(Err(e)) => Err(EvalError::Failed(e.to_string())),
+            Some(Ok(Val::Null)) => Err(EvalError::Null),
+            Some(Ok(v)) => Ok(v),
+        }
+    }
+
+    /// The label bonepick would read from `row`: Python's `str()` of the first output.
+    pub fn label(&self, row: &str) -> Result<String, EvalError> {
+        let v = self.first(row)?;
+        let mut out = String::new();
+        python_str(&v, &mut out, false);
+        Ok(out)
+    }
+}
+
+fn describe_load_errors<P>(errs: &jaq_core::load::Errors<&str, P>) -> String {
+    use jaq_core::load::Error;
+    let mut parts = Vec::new();
+    for (_, e) in errs {
+        match e {
+            Error::Io(v) => parts.extend(v.iter().map(|(p, m)| format!("cannot load {p}: {m}"))),
+            Error::Lex(v) => parts.extend(v.iter().map(|(expect, at)| {
+                format!("expected {} at `{}`", expect.as_str(), at.chars().take(20).collect::<String>())
+            })),
+            Error::Parse(v) => parts.extend(v.iter().map(|(expect, at)| {
+                let at = if at.is_empty() { "the end".to_string() } else { format!("`{}`", at.chars().take(20).collect::<String>()) };
+                format!("expected {} at {at}", expect.as_str())
+            })),
+        }
+    }
+    parts.join("; ")
+}
+
+/// Python's `str()` (top level) or `repr()` (inside lists and dicts) of a jq value.
+fn python_str(v: &Val, out: &mut String, nested: bool) {
+    match v {
+        Val::Null => out.push_str("None"),
+        Val::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Val::Num(n) => {
+            let text = n.to_string();
+            match text.parse::<i128>() {
+                Ok(_) if !text.contains(['.', 'e', 'E']) => out.push_str(&text),
+                _ => match text.parse::<f64>() {
+                    Ok(f) => number_str(f, out),
+                    Err(_) => out.push_str(&text),
+                },
+            }
+        }
+        Val::TStr(b) | Val::BStr(b) => {
+            let s = String::from_utf8_lossy(b);
+            if nested { str_repr(&s, out) } else { out.push_str(&s) }
+        }
+        Val::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_str(item, out, true);
+            }
+            out.push(']');
+        }
+        Val::Obj(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_str(k, out, true);
+                out.push_str(": ");
+                python_str(item, out, true);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// JSON text of a jq value.
+fn json_text(v: &Val) -> String {
+    match v {
+        Val::Num(n) => {
+            let text = n.to_string();
+            match text.parse::<f64>() {
+                Ok(f) if !f.is_finite() => "null".into(),
+                Ok(f) if text.contains(['.', 'e', 'E']) && text.parse::<i128>().is_err() => {
+                    let mut s = String::new();
+                    float_repr(f, &mut s);
+                    s
+                }
+                _ => text,
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Which of the two functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Output {
+    /// `jq(json, expr)`: the first output as JSON text; NULL for no output or null.
+    Json,
+    /// `label(json, expr)`: the first output as a bonepick label; no output or null fails.
+    Label,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JqFunction {
+    output: Output,
+    signature: Signature,
+}
+
+impl JqFunction {
+    pub fn jq() -> Self {
+        JqFunction {
+            output: Output::Json,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+
+    pub fn label() -> Self {
+        JqFunction {
+            output: Output::Label,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+fn compile_error(e: CompileError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+impl ScalarUDFImpl for JqFunction {
+    fn name(&self) -> &str {
+        match self.output {
+            Output::Json => "jq",
+            Output::Label => "label",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match &arg_types[0] {
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
+            other => plan_err!("{}() reads JSON text (such as the _json column), not {other}", self.name()),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let expr = match &args.args[1] {
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(e)) | ScalarValue::Utf8View(Some(e)) | ScalarValue::LargeUtf8(Some(e))) => e.clone(),
+            _ => return exec_err!("{}(): the expression must be a string literal", self.name()),
+        };
+        // Programs are not Send (jaq values are reference counted), so each batch compiles
+        // its own; that costs microseconds against thousands of rows.
+        let program = Program::compile(&expr).map_err(compile_error)?;
+        let rows = arrow::compute::cast(&args.args[0].to_array(n)?, &DataType::Utf8)?;
+        let rows = rows.as_string::<i32>();
+        let mut out = StringBuilder::with_capacity(n, n * 8);
+        for i in 0..n {
+            if rows.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let row = rows.value(i);
+            match (self.output, program.first(row)) {
+                (Output::Json, Ok(v)) => out.append_value(json_text(&v)),
+                (Output::Json, Err(EvalError::NoOutput | EvalError::Null)) => out.append_null(),
+                (Output::Label, Ok(v)) => {
+                    let mut s = String::new();
+                    python_str(&v, &mut s, false);
+                    out.append_value(s);
+                }
+                (_, Err(e)) => {
+                    let shown: String = row.chars().take(80).collect();
+                    return exec_err!("{}(`{expr}`): {e} on the row {shown}", self.name());
+                }
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(expr: &str, row: &str) -> Result<String, EvalError> {
+        Program::compile(expr).unwrap().label(row)
+    }
+
+    #[test]
+    fn worklog_expressions() {
+        let row = r#"{"metadata": {"fw_pp_ref": {"score": 2}, "code_quality": {"__label__pos": 0.75}}, "claude_rubric_code": {"score": 4}}"#;
+        assert_eq!(
+            label(r#"{score: (if .metadata."fw_pp_ref".score < 3 then "neg" else "pos" end)}"#, row).unwrap(),
+            "{'score': 'neg'}"
+        );
+        assert_eq!(label(r#"(if .claude_rubric_code.score < 3 then "neg" else "pos" end)"#, row).unwrap(), "pos");
+        assert_eq!(label(".metadata.code_quality.__label__pos", row).unwrap(), "0.75");
+    }
+
+    #[test]
+    fn python_str_of_values() {
+        assert_eq!(label(".x", r#"{"x": 2.0}"#).unwrap(), "2");
+        assert_eq!(label(".x", r#"{"x": 1e20}"#).unwrap(), "100000000000000000000");
+        assert_eq!(label(".x * 2", r#"{"x": 1.5}"#).unwrap(), "3");
+        assert_eq!(label(".x", r#"{"x": 1e-05}"#).unwrap(), "1e-05");
+        assert_eq!(label(".x", r#"{"x": true}"#).unwrap(), "True");
+        assert_eq!(label(".x", r#"{"x": [1, "a", null, 2.5]}"#).unwrap(), "[1, 'a', None, 2.5]");
+        assert_eq!(label(r#""bin\(.x)""#, r#"{"x": 2.0}"#).unwrap(), "bin2.0");
+        assert_eq!(label(".", r#"{"a": 1}"#).unwrap(), "{'a': 1}");
+        assert_eq!(label("", r#"{"a": 1}"#).unwrap(), "{'a': 1}");
+    }
+
+    #[test]
+    fn operators_bonepick_users_rely_on() {
+        let row = r#"{"a": null, "b": 3, "xs": [3, 9, 4], "s": "héllo"}"#;
+        assert_eq!(label(".a // .b", row).unwrap(), "3");
+        assert_eq!(label(".xs | max", row).unwrap(), "9");
+        assert_eq!(label(".xs | min", row).unwrap(), "3");
+        assert_eq!(label(".s | length", row).unwrap(), "5");
+        assert_eq!(label(".b % 2", row).unwrap(), "1");
+        assert_eq!(label("(.b | exp) > 20", row).unwrap(), "True");
+    }
+
+    #[test]
+    fn no_output_and_null_are_errors() {
+        assert_eq!(label(".missing", r#"{"a": 1}"#), Err(EvalError::Null));
+        assert_eq!(label("empty", r#"{"a": 1}"#), Err(EvalError::NoOutput));
+        assert!(matches!(label(".a", "{bad"), Err(EvalError::BadJson(_))));
+    }
+
+    #[test]
+    fn bad_expressions_show_themselves() {
+        let e = Program::compile(".a | ").err().unwrap();
+        assert!(e.to_string().starts_with("bad jq expression `.a | `: "), "{e}");
+        let e = Program::compile("nosuchfn(1)").err().unwrap();
+        assert!(e.to_string().contains("nosuchfn"), "{e}");
+    }
+}
