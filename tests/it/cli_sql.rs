@@ -194,7 +194,16 @@ fn a_closed_pipe_is_not_a_failure() {
     use std::process::{Command, Stdio};
     for format in ["table", "jsonl"] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pick"))
-            .args(["sql", "-d", &format!("s={}", s(&samples())), "SELECT text FROM s", "--max-rows", "3000", "-f", format])
+            .args([
+                "sql",
+                "-d",
+                &format!("s={}", s(&samples())),
+                "SELECT text FROM s",
+                "--max-rows",
+                "3000",
+                "-f",
+                format,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -203,6 +212,10 @@ fn a_closed_pipe_is_not_a_failure() {
         child.stdout.take().unwrap().read_exact(&mut first).unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{format}: {}", stderr(&out));
-        assert!(!stderr(&out).contains("panicked"), "{format}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{format}: {}",
+            stderr(&out)
+        );
     }
 }

@@ -14,7 +14,9 @@ use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::Val;
@@ -63,8 +65,12 @@ impl Program {
             expr: expr.to_string(),
             message,
         };
-        let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-        let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
         let arena = Arena::default();
         let modules = Loader::new(defs)
             .load(&arena, File { code, path: () })
@@ -91,7 +97,8 @@ impl Program {
 
     /// The first output of the program on the JSON text `row`.
     pub fn first(&self, row: &str) -> Result<Val, EvalError> {
-        let input = jaq_json::read::parse_single(row.as_bytes()).map_err(|e| EvalError::BadJson(format!("{e:?}")))?;
+        let input = jaq_json::read::parse_single(row.as_bytes())
+            .map_err(|e| EvalError::BadJson(format!("{e:?}")))?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
         match outputs.next() {
@@ -118,10 +125,18 @@ fn describe_load_errors<P>(errs: &jaq_core::load::Errors<&str, P>) -> String {
         match e {
             Error::Io(v) => parts.extend(v.iter().map(|(p, m)| format!("cannot load {p}: {m}"))),
             Error::Lex(v) => parts.extend(v.iter().map(|(expect, at)| {
-                format!("expected {} at `{}`", expect.as_str(), at.chars().take(20).collect::<String>())
+                format!(
+                    "expected {} at `{}`",
+                    expect.as_str(),
+                    at.chars().take(20).collect::<String>()
+                )
             })),
             Error::Parse(v) => parts.extend(v.iter().map(|(expect, at)| {
-                let at = if at.is_empty() { "the end".to_string() } else { format!("`{}`", at.chars().take(20).collect::<String>()) };
+                let at = if at.is_empty() {
+                    "the end".to_string()
+                } else {
+                    format!("`{}`", at.chars().take(20).collect::<String>())
+                };
                 format!("expected {} at {at}", expect.as_str())
             })),
         }
@@ -146,7 +161,11 @@ fn python_str(v: &Val, out: &mut String, nested: bool) {
         }
         Val::TStr(b) | Val::BStr(b) => {
             let s = String::from_utf8_lossy(b);
-            if nested { str_repr(&s, out) } else { out.push_str(&s) }
+            if nested {
+                str_repr(&s, out)
+            } else {
+                out.push_str(&s)
+            }
         }
         Val::Arr(items) => {
             out.push('[');
@@ -241,15 +260,24 @@ impl ScalarUDFImpl for JqFunction {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match &arg_types[0] {
-            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
-            other => plan_err!("{}() reads JSON text (such as the _json column), not {other}", self.name()),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => {
+                Ok(DataType::Utf8)
+            }
+            other => plan_err!(
+                "{}() reads JSON text (such as the _json column), not {other}",
+                self.name()
+            ),
         }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
         let expr = match &args.args[1] {
-            ColumnarValue::Scalar(ScalarValue::Utf8(Some(e)) | ScalarValue::Utf8View(Some(e)) | ScalarValue::LargeUtf8(Some(e))) => e.clone(),
+            ColumnarValue::Scalar(
+                ScalarValue::Utf8(Some(e))
+                | ScalarValue::Utf8View(Some(e))
+                | ScalarValue::LargeUtf8(Some(e)),
+            ) => e.clone(),
             _ => return exec_err!("{}(): the expression must be a string literal", self.name()),
         };
         // Programs are not Send (jaq values are reference counted), so each batch compiles
@@ -294,21 +322,41 @@ mod tests {
     fn worklog_expressions() {
         let row = r#"{"metadata": {"fw_pp_ref": {"score": 2}, "code_quality": {"__label__pos": 0.75}}, "claude_rubric_code": {"score": 4}}"#;
         assert_eq!(
-            label(r#"{score: (if .metadata."fw_pp_ref".score < 3 then "neg" else "pos" end)}"#, row).unwrap(),
+            label(
+                r#"{score: (if .metadata."fw_pp_ref".score < 3 then "neg" else "pos" end)}"#,
+                row
+            )
+            .unwrap(),
             "{'score': 'neg'}"
         );
-        assert_eq!(label(r#"(if .claude_rubric_code.score < 3 then "neg" else "pos" end)"#, row).unwrap(), "pos");
-        assert_eq!(label(".metadata.code_quality.__label__pos", row).unwrap(), "0.75");
+        assert_eq!(
+            label(
+                r#"(if .claude_rubric_code.score < 3 then "neg" else "pos" end)"#,
+                row
+            )
+            .unwrap(),
+            "pos"
+        );
+        assert_eq!(
+            label(".metadata.code_quality.__label__pos", row).unwrap(),
+            "0.75"
+        );
     }
 
     #[test]
     fn python_str_of_values() {
         assert_eq!(label(".x", r#"{"x": 2.0}"#).unwrap(), "2");
-        assert_eq!(label(".x", r#"{"x": 1e20}"#).unwrap(), "100000000000000000000");
+        assert_eq!(
+            label(".x", r#"{"x": 1e20}"#).unwrap(),
+            "100000000000000000000"
+        );
         assert_eq!(label(".x * 2", r#"{"x": 1.5}"#).unwrap(), "3");
         assert_eq!(label(".x", r#"{"x": 1e-05}"#).unwrap(), "1e-05");
         assert_eq!(label(".x", r#"{"x": true}"#).unwrap(), "True");
-        assert_eq!(label(".x", r#"{"x": [1, "a", null, 2.5]}"#).unwrap(), "[1, 'a', None, 2.5]");
+        assert_eq!(
+            label(".x", r#"{"x": [1, "a", null, 2.5]}"#).unwrap(),
+            "[1, 'a', None, 2.5]"
+        );
         assert_eq!(label(r#""bin\(.x)""#, r#"{"x": 2.0}"#).unwrap(), "bin2.0");
         assert_eq!(label(".", r#"{"a": 1}"#).unwrap(), "{'a': 1}");
         assert_eq!(label("", r#"{"a": 1}"#).unwrap(), "{'a': 1}");
@@ -335,7 +383,10 @@ mod tests {
     #[test]
     fn bad_expressions_show_themselves() {
         let e = Program::compile(".a | ").err().unwrap();
-        assert!(e.to_string().starts_with("bad jq expression `.a | `: "), "{e}");
+        assert!(
+            e.to_string().starts_with("bad jq expression `.a | `: "),
+            "{e}"
+        );
         let e = Program::compile("nosuchfn(1)").err().unwrap();
         assert!(e.to_string().contains("nosuchfn"), "{e}");
     }

@@ -43,7 +43,11 @@ pub fn float_repr(v: f64, out: &mut String) {
         }
     } else {
         out.push_str(mantissa);
-        out.push_str(&format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()));
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        ));
     }
 }
 
@@ -59,7 +63,11 @@ pub fn number_str(v: f64, out: &mut String) {
 
 /// Python's `repr()` of a string: single quotes unless the text has a `'` and no `"`.
 pub fn str_repr(s: &str, out: &mut String) {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     out.push(quote);
     for c in s.chars() {
         match c {
