@@ -65,34 +65,55 @@ pub struct RowWriter<'a> {
 
 impl<'a> RowWriter<'a> {
     pub fn new(fields: &[&Field], arrays: &'a [ArrayRef]) -> Result<Self> {
-        let mut names = Vec::with_capacity(fields.len());
-        let mut columns = Vec::with_capacity(fields.len());
-        for (f, a) in fields.iter().zip(arrays) {
-            let mut name = Vec::new();
-            write_str(f.name(), &mut name);
-            name.push(b':');
-            names.push(name);
-            columns.push(encoder(f, a.as_ref())?);
-        }
-        Ok(RowWriter { names, columns })
+        let columns = fields
+            .iter()
+            .zip(arrays)
+            .map(|(f, a)| encoder(f, a.as_ref()))
+            .collect::<Result<_>>()?;
+        Ok(RowWriter {
+            names: key_prefixes(fields.iter().copied()),
+            columns,
+        })
     }
 
     pub fn write_row(&self, row: usize, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (name, col) in self.names.iter().zip(&self.columns) {
-            if col.is_null(row) {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(name);
-            col.encode(row, out);
-        }
-        out.push(b'}');
+        write_object(&self.names, &self.columns, row, out);
     }
+}
+
+/// One row of named columns as a JSON object; null fields are left out.
+fn write_object(
+    names: &[Vec<u8>],
+    columns: &[Box<dyn Encode + '_>],
+    row: usize,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    let mut first = true;
+    for (name, col) in names.iter().zip(columns) {
+        if col.is_null(row) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(name);
+        col.encode(row, out);
+    }
+    out.push(b'}');
+}
+
+/// `"name":` prefixes, encoded once per batch.
+fn key_prefixes<'f>(fields: impl Iterator<Item = &'f Field>) -> Vec<Vec<u8>> {
+    fields
+        .map(|f| {
+            let mut name = Vec::new();
+            write_str(f.name(), &mut name);
+            name.push(b':');
+            name
+        })
+        .collect()
 }
 
 struct NullEnc;
@@ -216,15 +237,13 @@ struct StructEnc<'a> {
 }
 impl<'a> StructEnc<'a> {
     fn new(array: &'a StructArray) -> Result<Self> {
-        let mut names = Vec::new();
-        let mut children = Vec::new();
-        for (f, child) in array.fields().iter().zip(array.columns()) {
-            let mut name = Vec::new();
-            write_str(f.name(), &mut name);
-            name.push(b':');
-            names.push(name);
-            children.push(encoder(f, child.as_ref())?);
-        }
+        let names = key_prefixes(array.fields().iter().map(|f| f.as_ref()));
+        let children = array
+            .fields()
+            .iter()
+            .zip(array.columns())
+            .map(|(f, child)| encoder(f, child.as_ref()))
+            .collect::<Result<_>>()?;
         Ok(StructEnc {
             array,
             names,
@@ -237,20 +256,7 @@ impl Encode for StructEnc<'_> {
         self.array.is_null(row)
     }
     fn encode(&self, row: usize, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (name, child) in self.names.iter().zip(&self.children) {
-            if child.is_null(row) {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(name);
-            child.encode(row, out);
-        }
-        out.push(b'}');
+        write_object(&self.names, &self.children, row, out);
     }
 }
 
