@@ -1,5 +1,6 @@
 //! Command-line definitions (all of them, in one place) and dispatch.
 
+pub mod agreement;
 pub mod bench;
 pub mod export;
 pub mod sql;
@@ -31,6 +32,8 @@ pub enum Command {
     Sql(sql::SqlArgs),
     /// Copy a dataset to Parquet or JSON lines, mirroring its layout.
     Export(export::ExportArgs),
+    /// Agreement between annotation runs of the same documents (κ, confusion, differences).
+    AnnotationAgreement(agreement::AgreementArgs),
     /// Measure scan throughput against DuckDB and Polars.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -64,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => sql::run(args, cli.quiet).await,
         Command::Export(args) => export::run(args, cli.quiet).await,
         Command::Bench(cmd) => bench::run(cmd, cli.quiet).await,
+        Command::AnnotationAgreement(args) => agreement::run(args, cli.quiet).await,
         Command::Version => {
             println!("pick {}", env!("CARGO_PKG_VERSION"));
             Ok(())
