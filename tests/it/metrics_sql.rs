@@ -122,42 +122,21 @@ fn annotation_agreement_reports_every_pair() {
 
 #[test]
 fn annotation_agreement_checks_its_arguments() {
-    let o = pick(&[
-        "annotation-agreement",
-        "-d",
-        "a",
-        "-d",
-        "b",
-        "-l",
-        ".x |",
-        "-k",
-        ".id",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("bad jq expression `.x |`"),
-        "{}",
-        stderr(&o)
-    );
-    let o = pick(&[
-        "annotation-agreement",
-        "-d",
-        "a",
-        "-d",
-        "b",
-        "-d",
-        "c",
-        "-l",
-        ".x",
-        "-l",
-        ".y",
-        "-k",
-        ".id",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("2 label expressions for 3 datasets"),
-        "{}",
-        stderr(&o)
-    );
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["-d", "a", "-d", "b", "-l", ".x |", "-k", ".id"],
+            "bad jq expression `.x |`",
+        ),
+        (
+            &[
+                "-d", "a", "-d", "b", "-d", "c", "-l", ".x", "-l", ".y", "-k", ".id",
+            ],
+            "2 label expressions for 3 datasets",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = pick(&[&["annotation-agreement"], args].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(message), "{}", stderr(&o));
+    }
 }
