@@ -7,6 +7,8 @@ pub mod labels;
 pub mod metrics;
 pub mod pyfmt;
 pub mod seeded_random;
+pub mod text;
+pub mod tokenizer;
 
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
@@ -18,6 +20,8 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(jq::JqFunction::jq()),
         ScalarUDF::from(jq::JqFunction::label()),
         ScalarUDF::from(labels::NormalizeLabel::new()),
+        ScalarUDF::from(text::sql::Normalize::new()),
+        ScalarUDF::from(text::sql::TokenCount::new()),
     ]
 }
 

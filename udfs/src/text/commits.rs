@@ -1,0 +1,81 @@
+//! `ultrafine_commits`'s placeholders for e-mail addresses, URLs and long hex ids, with Python `re`
+//! semantics spelled out: `\b` is Python's word boundary, `[a-z]` under IGNORECASE also matches
+//! `İ ı ſ K`, and `\s` is Python's whitespace set.
+
+use std::sync::OnceLock;
+
+use fancy_regex::{NoExpand, Regex};
+
+const WORD: &str = r"[\p{L}\p{N}_]";
+const AZ: &str = r"a-zA-Z\x{130}\x{131}\x{17F}\x{212A}";
+const PY_SPACE: &str = r"\t\n\x0B\x0C\r\x1C-\x1F \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
+
+pub const ADDR: &str = " ___ADDR___ ";
+pub const URL: &str = " ___URL___ ";
+pub const CODE: &str = " ___CODE___ ";
+
+struct Patterns {
+    email: Regex,
+    url: Regex,
+    hex: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let alnum = format!("[0-9{AZ}]");
+        let label_rest = format!("[0-9{AZ}-]");
+        let email = format!(
+            r"(?<!{WORD}){alnum}+(?:[._%+-]{alnum}+)*@(?:{label_rest}+\.)+[{AZ}]{{2,63}}(?!{WORD})"
+        );
+        let label = format!("{alnum}(?:{label_rest}{{0,61}}{alnum})?");
+        let boundary = format!("(?:(?<={WORD})(?!{WORD})|(?<!{WORD})(?={WORD}))");
+        let url = format!(
+            r#"(?<!{WORD})(?:[hH][tT][tT][pP][sS\x{{17F}}]?://)?(?:[wW][wW][wW]\.)?{label}(?:\.{label})+(?::\d{{2,5}})?(?:/[^{PY_SPACE}<>"'(){{}}\[\]]*)?{boundary}"#
+        );
+        let hex = r"(?<![0-9a-fA-F])(?=[0-9a-fA-F-]{16,}(?:@[0-9]+)?(?![0-9a-fA-F]))[0-9a-fA-F-]+(?:@[0-9]+)?(?![0-9a-fA-F])";
+        let compile = |p: &str| Regex::new(p).expect("commit patterns compile");
+        Patterns { email: compile(&email), url: compile(&url), hex: compile(hex) }
+    })
+}
+
+/// E-mails, then URLs, then hex ids replaced by their placeholders, in bonepick's order.
+pub fn mask(text: &str) -> String {
+    let p = patterns();
+    let s = p.email.replace_all(text, NoExpand(ADDR));
+    let s = p.url.replace_all(&s, NoExpand(URL));
+    p.hex.replace_all(&s, NoExpand(CODE)).into_owned()
+}
+
+/// The word a placeholder stands for after lowercasing: `___URL___` -> `URL`.
+pub fn protected(token: &str) -> Option<&'static str> {
+    [ADDR, URL, CODE]
+        .into_iter()
+        .find(|p| p.trim() == token)
+        .map(|p| p.trim().trim_matches('_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_like_python_re() {
+        assert_eq!(
+            mask("mail john.doe@example.com, see https://x.org/a?b=1 and 3f2a9b8c7d6e5f4a3b2c1d0e"),
+            "mail  ___ADDR___ , see  ___URL___  and  ___CODE___ "
+        );
+        assert_eq!(
+            mask("utils.py e.g 1.5"),
+            " ___URL___   ___URL___   ___URL___ "
+        );
+        assert_eq!(mask("abc-def-0123-4567"), " ___CODE___ ");
+        assert_eq!(mask("x0123456789abcdef0"), "x ___CODE___ ");
+        assert_eq!(
+            mask("0123456789abcde 0123456789abcdefg"),
+            "0123456789abcde  ___CODE___ g"
+        );
+        assert_eq!(protected("___URL___"), Some("URL"));
+        assert_eq!(protected("url"), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! Python's character classes and string primitives, as bonepick's normalizers see them.
+//!
+//! Rust's own definitions differ in small ways that show up in output bytes: `char::is_whitespace`
+//! lacks `\x1c`-`\x1f`, and regex `\w` adds marks and connector punctuation. Unicode tables come
+//! from ICU4X (15.1) and Rust std; Python 3.12 uses 15.0, so only characters assigned after 15.0
+//! can differ.
+
+use icu_properties::GeneralCategory;
+use icu_properties::maps::{CodePointMapDataBorrowed, general_category};
+use unicode_normalization::UnicodeNormalization;
+
+pub use crate::pyfmt::is_py_space;
+
+const GC: CodePointMapDataBorrowed<'static, GeneralCategory> = general_category();
+
+pub fn category(c: char) -> GeneralCategory {
+    GC.get(c)
+}
+
+pub fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    matches!(
+        GC.get(c),
+        GeneralCategory::UppercaseLetter
+            | GeneralCategory::LowercaseLetter
+            | GeneralCategory::TitlecaseLetter
+            | GeneralCategory::ModifierLetter
+            | GeneralCategory::OtherLetter
+    )
+}
+
+pub fn is_number(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    matches!(
+        GC.get(c),
+        GeneralCategory::DecimalNumber
+            | GeneralCategory::LetterNumber
+            | GeneralCategory::OtherNumber
+    )
+}
+
+/// Python's `\w` on str patterns: `str.isalnum()` or `_`.
+pub fn is_py_word(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
+    is_letter(c) || is_number(c)
+}
+
+/// Python's `str.strip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// Python's `str.lower()` (full mappings, final sigma).
+pub fn py_lower(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+/// `unicodedata.normalize("NFKD", s)` without the characters of category Mn.
+pub fn nfkd_without_marks(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        out.push_str(s);
+        return;
+    }
+    out.extend(
+        s.nfkd()
+            .filter(|&c| c.is_ascii() || GC.get(c) != GeneralCategory::NonspacingMark),
+    );
+}
+
+/// `re.sub(r"\s+", " ", s)` with Python's `\s`.
+pub fn collapse_py_space(s: &str, out: &mut String) {
+    let mut in_space = false;
+    for c in s.chars() {
+        if is_py_space(c) {
+            if !in_space {
+                out.push(' ');
+                in_space = true;
+            }
+        } else {
+            out.push(c);
+            in_space = false;
+        }
+    }
+}
+
+/// `re.sub(r"\n{3,}", "\n\n", s)`.
+pub fn squeeze_newlines(s: &str, out: &mut String) {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\n' {
+            let run = b[i..].iter().take_while(|&&x| x == b'\n').count();
+            if run >= 3 {
+                out.push_str(&s[start..i]);
+                out.push_str("\n\n");
+                start = i + run;
+            }
+            i += run;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&s[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(f: fn(&str, &mut String), s: &str) -> String {
+        let mut out = String::new();
+        f(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn python_classes() {
+        assert!(is_py_word('é') && is_py_word('½') && is_py_word('_') && is_py_word('٣'));
+        assert!(!is_py_word('\u{301}') && !is_py_word('‿') && !is_py_word('-'));
+        assert_eq!(py_strip("\x1c a \u{3000}"), "a");
+        assert_eq!(run(py_lower, "İΣΑΣ ΟΔΟΣ"), "i̇σας οδος");
+        assert_eq!(run(nfkd_without_marks, "Café ﬀ ½ ²"), "Cafe ff 1⁄2 2");
+        assert_eq!(run(collapse_py_space, "a \x1f\t b"), "a b");
+        assert_eq!(
+            run(squeeze_newlines, "a\n\n\n\nb\n\nc\n\n\n"),
+            "a\n\nb\n\nc\n\n"
+        );
+    }
+}
