@@ -2,7 +2,10 @@
 
 pub mod agreement;
 pub mod bench;
+pub mod count_tokens;
 pub mod export;
+pub mod mirror;
+pub mod normalize;
 pub mod sql;
 
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +35,10 @@ pub enum Command {
     Sql(sql::SqlArgs),
     /// Copy a dataset to Parquet or JSON lines, mirroring its layout.
     Export(export::ExportArgs),
+    /// Normalize one text field with one of bonepick's normalizers, keeping everything else.
+    NormalizeDataset(normalize::NormalizeArgs),
+    /// Count tokenizer tokens over datasets.
+    CountTokens(count_tokens::CountTokensArgs),
     /// Agreement between annotation runs of the same documents (κ, confusion, differences).
     AnnotationAgreement(agreement::AgreementArgs),
     /// Measure scan throughput against DuckDB and Polars.
@@ -67,6 +74,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => sql::run(args, cli.quiet).await,
         Command::Export(args) => export::run(args, cli.quiet).await,
         Command::Bench(cmd) => bench::run(cmd, cli.quiet).await,
+        Command::NormalizeDataset(args) => normalize::run(args, cli.quiet).await,
+        Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
         Command::AnnotationAgreement(args) => agreement::run(args, cli.quiet).await,
         Command::Version => {
             println!("pick {}", env!("CARGO_PKG_VERSION"));

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
+use arrow::compute::SortOptions;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -18,7 +19,8 @@ use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -224,8 +226,21 @@ impl ScanExec {
         projection: Projection,
         partitions: usize,
     ) -> Self {
+        // Every partition takes chunks of a shard in file order, so over one shard each partition
+        // is sorted by `_row`: `ORDER BY _row` becomes a streaming merge, not a sort.
+        let schema = Arc::clone(&projection.schema);
+        let row_order = match schema.index_of(Virtual::Row.name()) {
+            Ok(i) if shards.len() == 1 => vec![vec![PhysicalSortExpr::new(
+                Arc::new(PhysicalColumn::new(Virtual::Row.name(), i)),
+                SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            )]],
+            _ => vec![],
+        };
         let props = PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&projection.schema)),
+            EquivalenceProperties::new_with_orderings(schema, row_order),
             Partitioning::UnknownPartitioning(partitions),
             EmissionType::Incremental,
             Boundedness::Bounded,

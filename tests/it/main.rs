@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli_export;
+mod cli_normalize;
 mod cli_sql;
 mod common;
 mod metrics_sql;

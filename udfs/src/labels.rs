@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::DataType;
+use arrow::datatypes::Float64Type;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::pyfmt::is_py_space;
+use crate::pyfmt::{float_repr, is_py_space};
 
 pub fn normalize_label(label: &str) -> String {
     let label = label.strip_prefix("__label__").unwrap_or(label);
@@ -65,30 +66,76 @@ impl ScalarUDFImpl for NormalizeLabel {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let labels = arrow::compute::cast(&args.args[0].to_array(n)?, &DataType::Utf8)?;
-        let labels = labels.as_string::<i32>();
+        let values = args.args[0].to_array(n)?;
+        let json_text = args.arg_fields[0]
+            .metadata()
+            .get("pick.json")
+            .is_some_and(|v| v == "true");
+        let labels = if json_text {
+            python_str_of_json(&values)?
+        } else {
+            python_str(&values)?
+        };
         let mut out = StringBuilder::with_capacity(n, n * 8);
-        for i in 0..n {
-            if labels.is_null(i) {
-                out.append_null();
-            } else {
-                out.append_value(normalize_label(labels.value(i)));
+        for (i, label) in labels.into_iter().enumerate() {
+            match label {
+                Some(l) if !values.is_null(i) => out.append_value(normalize_label(&l)),
+                _ => out.append_null(),
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalize_label;
+/// Python's `str()` of the values of a JSON-text column (a field whose rows disagree on type).
+fn python_str_of_json(values: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let text = arrow::compute::cast(values, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    Ok((0..text.len())
+        .map(|i| {
+            if text.is_null(i) {
+                return None;
+            }
+            Some(
+                match serde_json::from_str::<serde_json::Value>(text.value(i)) {
+                    Ok(serde_json::Value::String(s)) => s,
+                    Ok(serde_json::Value::Bool(b)) => if b { "True" } else { "False" }.to_string(),
+                    Ok(serde_json::Value::Number(num)) if num.is_f64() => {
+                        let mut s = String::new();
+                        float_repr(num.as_f64().unwrap_or(f64::NAN), &mut s);
+                        s
+                    }
+                    Ok(other) => other.to_string(),
+                    Err(_) => text.value(i).to_string(),
+                },
+            )
+        })
+        .collect())
+}
 
-    #[test]
-    fn like_bonepick() {
-        assert_eq!(normalize_label("Very Good"), "very_good");
-        assert_eq!(normalize_label("__label__POS"), "pos");
-        assert_eq!(normalize_label("True"), "true");
-        assert_eq!(normalize_label("a \t\x1c b"), "a_b");
-        assert_eq!(normalize_label("İ"), "i\u{307}");
+/// Python's `str()` of each value: `True`, `4`, `4.0`, `1e-05`; other types as Arrow prints them.
+fn python_str(values: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let n = values.len();
+    let mut out = Vec::with_capacity(n);
+    match values.data_type() {
+        DataType::Boolean => {
+            let b = values.as_boolean();
+            out.extend((0..n).map(|i| Some(if b.value(i) { "True" } else { "False" }.to_string())));
+        }
+        DataType::Float64 | DataType::Float32 | DataType::Float16 => {
+            let f = arrow::compute::cast(values, &DataType::Float64)?;
+            let f = f.as_primitive::<Float64Type>();
+            out.extend((0..n).map(|i| {
+                let mut s = String::new();
+                float_repr(f.value(i), &mut s);
+                Some(s)
+            }));
+        }
+        _ => {
+            let s = arrow::compute::cast(values, &DataType::Utf8)?;
+            let s = s.as_string::<i32>();
+            out.extend((0..n).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())));
+        }
     }
+    Ok(out)
 }

@@ -6,6 +6,7 @@ pub mod jq;
 pub mod labels;
 pub mod metrics;
 pub mod pyfmt;
+pub mod require;
 pub mod seeded_random;
 pub mod text;
 pub mod tokenizer;
@@ -21,6 +22,7 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(jq::JqFunction::label()),
         ScalarUDF::from(labels::NormalizeLabel::new()),
         ScalarUDF::from(text::sql::Normalize::new()),
+        ScalarUDF::from(require::RequireValue::new()),
         ScalarUDF::from(text::sql::TokenCount::new()),
     ]
 }

@@ -290,11 +290,13 @@ mod tests {
     /// bonepick 0.5.0's own outputs: 22 inputs x 9 normalizers (see text/PROVENANCE.md).
     const FIXTURES: &str = include_str!("normalizers.fixtures.jsonl");
 
-    #[test]
-    fn byte_identical_to_bonepick() {
+    /// bonepick 0.5.0's outputs on spec §11's edge cases (scripts/normalizer_fixtures.py).
+    const EDGE_FIXTURES: &str = include_str!("normalizers.edge.jsonl");
+
+    fn mismatches(fixtures: &str) -> (usize, Vec<String>) {
         let mut failures = Vec::new();
         let mut count = 0;
-        for line in FIXTURES.lines() {
+        for line in fixtures.lines() {
             let case: serde_json::Value = serde_json::from_str(line).unwrap();
             let name = case["normalizer"].as_str().unwrap();
             let input = case["input"].as_str().unwrap();
@@ -308,12 +310,52 @@ mod tests {
                 ));
             }
         }
+        (count, failures)
+    }
+
+    #[test]
+    fn byte_identical_to_bonepick() {
+        let (count, failures) = mismatches(FIXTURES);
         assert_eq!(count, 198);
         assert!(
             failures.is_empty(),
             "{} mismatches:\n{}",
             failures.len(),
             failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn edge_cases_byte_identical_to_bonepick() {
+        let (count, failures) = mismatches(EDGE_FIXTURES);
+        assert_eq!(count, 22 * 9);
+        assert!(
+            failures.is_empty(),
+            "{} mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn texts_over_two_to_the_twenty_code_points_are_cut() {
+        let limit = crate::text::fix::MAX_CHARS;
+        let text = format!(
+            "{}é\n  x yz\nrest after the cut",
+            "a ".repeat((limit - 2) / 2)
+        );
+        let head = &text[..text.find("\nrest").unwrap()];
+        assert_eq!(Normalizer::Plsfix.normalize(&text), head);
+        assert!(
+            Normalizer::PotionCode
+                .normalize(&text)
+                .ends_with("a e¶↦x yz")
+        );
+        // Normalizers without plsfix see the whole text.
+        assert!(
+            Normalizer::Whitespace
+                .normalize(&text)
+                .ends_with("rest after the cut")
         );
     }
 

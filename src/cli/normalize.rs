@@ -1,0 +1,148 @@
+//! `pick normalize-dataset`: one text field normalized and the label field normalized, every
+//! other field and the row order kept, shard for shard (bonepick §7.2).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use pick_udfs::text::Normalizer;
+
+use crate::cli::ReadArgs;
+use crate::cli::mirror::{Mirror, mirror, quote_ident};
+use crate::dataset::Dataset;
+use crate::error::{PickError, Result};
+
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// Dataset to read (a directory, a shard, or a glob).
+    #[arg(short = 'i', long = "input-dir", value_name = "DIR")]
+    pub input: String,
+
+    /// Directory to write; relative paths, names and compression are kept.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// whitespace, plsfix, tokenizer, ultrafine, ultrafine_commits, hyperfine, hyperfine_code,
+    /// potion or potion_code.
+    #[arg(
+        short = 'n',
+        long = "normalization",
+        default_value = "plsfix",
+        value_name = "NAME"
+    )]
+    pub normalizer: Normalizer,
+
+    /// Field holding the text (a top-level field name).
+    #[arg(
+        short = 't',
+        long = "text-field",
+        default_value = "text",
+        value_name = "FIELD"
+    )]
+    pub text_field: String,
+
+    /// Field holding the label, rewritten as a normalized string ("__label__Pos A" -> "pos_a").
+    #[arg(
+        short = 'l',
+        long = "label-field",
+        default_value = "score",
+        value_name = "FIELD"
+    )]
+    pub label_field: String,
+
+    /// Threads (0 = all cores).
+    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
+    pub num_proc: usize,
+
+    /// Print the SQL that does the work, then run it.
+    #[arg(long)]
+    pub show_sql: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// A SQL string literal.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `require_value(col, 'field "x"', '<root>/' || _file, _row)`: a row without the field is an error
+/// naming its file and row.
+pub fn required(dataset: &Dataset, field: &str) -> String {
+    let root = format!("{}/", dataset.root.display());
+    format!(
+        "require_value({}, {}, {} || _file, _row)",
+        quote_ident(field),
+        quote_literal(&format!("field {field:?}")),
+        quote_literal(&root)
+    )
+}
+
+/// Fails unless `field` is a top-level field of the dataset.
+pub fn check_field(dataset: &Dataset, field: &str, flag: &str) -> Result<()> {
+    let names: Vec<&str> = (0..dataset.layout.data_fields)
+        .map(|i| dataset.layout.schema.field(i).name().as_str())
+        .collect();
+    if names.contains(&field) {
+        return Ok(());
+    }
+    Err(PickError::Usage(format!(
+        "{}: no field {field:?} (set it with {flag}); fields: {}",
+        dataset.root.display(),
+        names.join(", ")
+    )))
+}
+
+pub async fn run(args: NormalizeArgs, quiet: bool) -> Result<()> {
+    let dataset = Arc::new(Dataset::open(&args.input, args.read.options())?);
+    check_field(&dataset, &args.text_field, "-t/--text-field")?;
+    check_field(&dataset, &args.label_field, "-l/--label-field")?;
+    args.normalizer.warm_up();
+
+    let select: Vec<String> = (0..dataset.layout.data_fields)
+        .map(|i| {
+            let name = dataset.layout.schema.field(i).name();
+            if *name == args.text_field {
+                format!(
+                    "normalize({}, {}) AS {}",
+                    required(&dataset, name),
+                    quote_literal(args.normalizer.name()),
+                    quote_ident(name)
+                )
+            } else if *name == args.label_field {
+                format!(
+                    "normalize_label({}) AS {}",
+                    required(&dataset, name),
+                    quote_ident(name)
+                )
+            } else {
+                quote_ident(name)
+            }
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM t", select.join(", "));
+    if args.show_sql {
+        println!("{sql} ORDER BY _row");
+    }
+    let done = mirror(
+        Mirror {
+            dataset: Arc::clone(&dataset),
+            sql,
+            output: &args.output,
+            format: None,
+            partitions: args.num_proc,
+            verb: "normalize",
+        },
+        quiet,
+    )
+    .await?;
+    if !quiet {
+        done.report(
+            &format!("normalized ({})", args.normalizer),
+            &dataset,
+            &args.output,
+        );
+    }
+    Ok(())
+}
