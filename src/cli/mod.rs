@@ -7,6 +7,7 @@ pub mod export;
 pub mod mirror;
 pub mod normalize;
 pub mod sql;
+pub mod transform;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -35,6 +36,8 @@ pub enum Command {
     Sql(sql::SqlArgs),
     /// Copy a dataset to Parquet or JSON lines, mirroring its layout.
     Export(export::ExportArgs),
+    /// Rebuild each row from two jq expressions: {**text_transform(row), **label_transform(row)}.
+    TransformDataset(transform::TransformArgs),
     /// Normalize one text field with one of bonepick's normalizers, keeping everything else.
     NormalizeDataset(normalize::NormalizeArgs),
     /// Count tokenizer tokens over datasets.
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => sql::run(args, cli.quiet).await,
         Command::Export(args) => export::run(args, cli.quiet).await,
         Command::Bench(cmd) => bench::run(cmd, cli.quiet).await,
+        Command::TransformDataset(args) => transform::run(args, cli.quiet).await,
         Command::NormalizeDataset(args) => normalize::run(args, cli.quiet).await,
         Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
         Command::AnnotationAgreement(args) => agreement::run(args, cli.quiet).await,

@@ -215,6 +215,21 @@ impl FileSink {
         match &mut self.inner {
             Inner::Jsonl { out, buf } => {
                 let schema = batch.schema();
+                // A lone `_json` column holds whole rows as JSON text: written as they are.
+                if let [f] = schema.fields().as_ref()
+                    && f.name() == "_json"
+                {
+                    let rows =
+                        arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
+                    let rows = arrow::array::AsArray::as_string::<i32>(&rows);
+                    for row in rows.iter().flatten() {
+                        buf.extend_from_slice(row.as_bytes());
+                        buf.push(b'\n');
+                    }
+                    out.write_all(buf).map_err(err)?;
+                    buf.clear();
+                    return Ok(());
+                }
                 let fields: Vec<_> = schema.fields().iter().map(|f| f.as_ref()).collect();
                 let writer = RowWriter::new(&fields, batch.columns())?;
                 for row in 0..batch.num_rows() {

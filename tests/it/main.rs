@@ -4,6 +4,7 @@ mod bad_input;
 mod cli_export;
 mod cli_normalize;
 mod cli_sql;
+mod cli_transform;
 mod common;
 mod metrics_sql;
 mod roundtrip;

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use fancy_regex::{NoExpand, Regex};
+use fancy_regex::{Regex, RegexBuilder};
 
 const WORD: &str = r"[\p{L}\p{N}_]";
 const AZ: &str = r"a-zA-Z\x{130}\x{131}\x{17F}\x{212A}";
@@ -34,7 +34,14 @@ fn patterns() -> &'static Patterns {
             r#"(?<!{WORD})(?:[hH][tT][tT][pP][sS\x{{17F}}]?://)?(?:[wW][wW][wW]\.)?{label}(?:\.{label})+(?::\d{{2,5}})?(?:/[^{PY_SPACE}<>"'(){{}}\[\]]*)?{boundary}"#
         );
         let hex = r"(?<![0-9a-fA-F])(?=[0-9a-fA-F-]{16,}(?:@[0-9]+)?(?![0-9a-fA-F]))[0-9a-fA-F-]+(?:@[0-9]+)?(?![0-9a-fA-F])";
-        let compile = |p: &str| Regex::new(p).expect("commit patterns compile");
+        // Python's `re` has no backtracking limit: a long run of letters after an `@` costs time, not
+        // a different answer, so neither may it here.
+        let compile = |p: &str| {
+            RegexBuilder::new(p)
+                .backtrack_limit(usize::MAX)
+                .build()
+                .expect("commit patterns compile")
+        };
         Patterns { email: compile(&email), url: compile(&url), hex: compile(hex) }
     })
 }
@@ -42,9 +49,24 @@ fn patterns() -> &'static Patterns {
 /// E-mails, then URLs, then hex ids replaced by their placeholders, in bonepick's order.
 pub fn mask(text: &str) -> String {
     let p = patterns();
-    let s = p.email.replace_all(text, NoExpand(ADDR));
-    let s = p.url.replace_all(&s, NoExpand(URL));
-    p.hex.replace_all(&s, NoExpand(CODE)).into_owned()
+    let s = replace_all(&p.email, text, ADDR);
+    let s = replace_all(&p.url, &s, URL);
+    replace_all(&p.hex, &s, CODE)
+}
+
+/// `re.sub(pattern, with, text)`; the patterns never match empty.
+fn replace_all(re: &Regex, text: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    // Without a backtracking limit the engine reports no errors; were one to come, the rest of
+    // the text would be left as it is.
+    while let Ok(Some(m)) = re.find_from_pos(text, last) {
+        out.push_str(&text[last..m.start()]);
+        out.push_str(with);
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// The word a placeholder stands for after lowercasing: `___URL___` -> `URL`.
