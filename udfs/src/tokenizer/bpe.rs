@@ -24,8 +24,12 @@ pub struct Bpe {
     cache_slot: usize,
 }
 
+/// Finished words of one tokenizer: bytes -> ids.
+type WordCache = FxHashMap<Box<[u8]>, Box<[u32]>>;
+
 thread_local! {
-    static CACHES: RefCell<Vec<FxHashMap<Box<[u8]>, Box<[u32]>>>> = const { RefCell::new(Vec::new()) };
+    /// One cache per tokenizer (indexed by its cache slot), per thread: no locks on the hot path.
+    static CACHES: RefCell<Vec<WordCache>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Bpe {

@@ -296,12 +296,12 @@ fn cl100k_end(s: &str, i: usize) -> usize {
     if k == Kind::Letter {
         return letters(i1);
     }
-    if k != Kind::Newline && k != Kind::Number {
-        if let Some(n) = at(s, i1)
-            && kind(n) == Kind::Letter
-        {
-            return letters(i1 + n.len_utf8());
-        }
+    if k != Kind::Newline
+        && k != Kind::Number
+        && let Some(n) = at(s, i1)
+        && kind(n) == Kind::Letter
+    {
+        return letters(i1 + n.len_utf8());
     }
     // \p{N}{1,3}
     if k == Kind::Number {
