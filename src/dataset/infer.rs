@@ -117,7 +117,7 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
                     let Ok(text) = std::str::from_utf8(line) else {
                         continue;
                     };
-                    if let Ok(TypeOf(t @ JType::Struct(_))) = serde_json::from_str::<TypeOf>(text) {
+                    if let Some(t @ JType::Struct(_)) = type_of_row(text) {
                         row_type = row_type.merge(t);
                     }
                 }
@@ -127,5 +127,59 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
                 _ => Ok(vec![]),
             }
         }
+    }
+}
+
+/// The JSON type of a row. serde_json refuses lone UTF-16 surrogate escapes, which the scan reads
+/// as U+FFFD; for their type it is enough to read every surrogate escape as `\ufffd`.
+fn type_of_row(text: &str) -> Option<JType> {
+    match serde_json::from_str::<TypeOf>(text) {
+        Ok(TypeOf(t)) => Some(t),
+        Err(_) if text.contains("\\u") => {
+            serde_json::from_str::<TypeOf>(&without_surrogate_escapes(text))
+                .ok()
+                .map(|t| t.0)
+        }
+        Err(_) => None,
+    }
+}
+
+fn without_surrogate_escapes(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i + 1 < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let is_surrogate = b[i + 1] == b'u'
+            && b.len() >= i + 6
+            && matches!(b[i + 2], b'd' | b'D')
+            && matches!(b[i + 3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F');
+        if is_surrogate {
+            out.push_str(&text[copied..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            copied = i;
+        } else {
+            i += 2;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+#[cfg(test)]
+mod surrogate_tests {
+    #[test]
+    fn surrogate_escapes_are_masked_for_typing_only() {
+        let row = r#"{"a":"x\ud800y\\ud800 \uDC00\u00e9"}"#;
+        assert_eq!(
+            super::without_surrogate_escapes(row),
+            r#"{"a":"x\ufffdy\\ud800 \ufffd\u00e9"}"#
+        );
+        assert!(super::type_of_row(row).is_some());
     }
 }

@@ -162,3 +162,28 @@ fn normalize_and_token_count_in_sql() {
         "u,h,n,m\n\"hello , world ! \\n this is a test .\",\"hello , Ġworld !\",4,7\n"
     );
 }
+
+#[test]
+fn lone_surrogates_in_json_read_as_replacement_characters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write_file(
+        &input.join("a.jsonl"),
+        b"{\"text\":\"A\\ud800b \\udc00\\u00e9\",\"score\":1}\n",
+    );
+    let out = tmp.path().join("out");
+    pick_ok(&[
+        "normalize-dataset",
+        "-q",
+        "-i",
+        s(&input),
+        "-o",
+        s(&out),
+        "-n",
+        "potion",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("a.jsonl")).unwrap(),
+        "{\"text\":\"a\u{fffd}b \u{fffd}e\",\"score\":\"1\"}\n"
+    );
+}
