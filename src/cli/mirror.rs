@@ -15,6 +15,29 @@ use crate::engine::Engine;
 use crate::error::{PickError, Result};
 use crate::report::{human_bytes, progress};
 
+/// Input, output and threads of a command that rewrites a dataset shard for shard.
+#[derive(Debug, clap::Args)]
+pub struct MirrorArgs {
+    /// Dataset to read (a directory, a shard, or a glob).
+    #[arg(short = 'i', long = "input-dir", value_name = "DIR")]
+    pub input: String,
+
+    /// Directory to write; relative paths, names and compression are kept.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// Threads (0 = all cores).
+    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
+    pub num_proc: usize,
+
+    /// Print the SQL that does the work, then run it.
+    #[arg(long)]
+    pub show_sql: bool,
+
+    #[command(flatten)]
+    pub read: crate::cli::ReadArgs,
+}
+
 pub struct Mirror<'a> {
     pub dataset: Arc<Dataset>,
     /// A query over table `t` (one shard at a time); rows come out in file order.

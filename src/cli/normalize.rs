@@ -1,27 +1,17 @@
 //! `pick normalize-dataset`: one text field normalized and the label field normalized, every
 //! other field and the row order kept, shard for shard (bonepick §7.2).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
 use pick_udfs::text::Normalizer;
 
-use crate::cli::ReadArgs;
-use crate::cli::mirror::{Mirror, mirror, quote_ident};
+use crate::cli::mirror::{Mirror, MirrorArgs, mirror, quote_ident};
 use crate::dataset::Dataset;
 use crate::error::{PickError, Result};
 
 #[derive(Debug, Args)]
 pub struct NormalizeArgs {
-    /// Dataset to read (a directory, a shard, or a glob).
-    #[arg(short = 'i', long = "input-dir", value_name = "DIR")]
-    pub input: String,
-
-    /// Directory to write; relative paths, names and compression are kept.
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
-    pub output: PathBuf,
-
     /// whitespace, plsfix, tokenizer, ultrafine, ultrafine_commits, hyperfine, hyperfine_code,
     /// potion or potion_code.
     #[arg(
@@ -50,16 +40,8 @@ pub struct NormalizeArgs {
     )]
     pub label_field: String,
 
-    /// Threads (0 = all cores).
-    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
-    pub num_proc: usize,
-
-    /// Print the SQL that does the work, then run it.
-    #[arg(long)]
-    pub show_sql: bool,
-
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub io: MirrorArgs,
 }
 
 /// A SQL string literal.
@@ -95,7 +77,7 @@ pub fn check_field(dataset: &Dataset, field: &str, flag: &str) -> Result<()> {
 }
 
 pub async fn run(args: NormalizeArgs, quiet: bool) -> Result<()> {
-    let dataset = Arc::new(Dataset::open(&args.input, args.read.options())?);
+    let dataset = Arc::new(Dataset::open(&args.io.input, args.io.read.options())?);
     check_field(&dataset, &args.text_field, "-t/--text-field")?;
     check_field(&dataset, &args.label_field, "-l/--label-field")?;
     args.normalizer.warm_up();
@@ -122,16 +104,16 @@ pub async fn run(args: NormalizeArgs, quiet: bool) -> Result<()> {
         })
         .collect();
     let sql = format!("SELECT {} FROM t", select.join(", "));
-    if args.show_sql {
+    if args.io.show_sql {
         println!("{sql} ORDER BY _row");
     }
     let done = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
             sql,
-            output: &args.output,
+            output: &args.io.output,
             format: None,
-            partitions: args.num_proc,
+            partitions: args.io.num_proc,
             verb: "normalize",
         },
         quiet,
@@ -141,7 +123,7 @@ pub async fn run(args: NormalizeArgs, quiet: bool) -> Result<()> {
         done.report(
             &format!("normalized ({})", args.normalizer),
             &dataset,
-            &args.output,
+            &args.io.output,
         );
     }
     Ok(())

@@ -1,28 +1,18 @@
 //! `pick transform-dataset`: each row rebuilt from two jq expressions, `{**T(row), **L(row)}`,
 //! shard for shard (bonepick §7.1). The work is one SQL statement (`--show-sql`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
 use pick_udfs::jq::Program;
 
-use crate::cli::ReadArgs;
-use crate::cli::mirror::{Mirror, mirror};
+use crate::cli::mirror::{Mirror, MirrorArgs, mirror};
 use crate::cli::normalize::quote_literal;
 use crate::dataset::Dataset;
 use crate::error::{PickError, Result};
 
 #[derive(Debug, Args)]
 pub struct TransformArgs {
-    /// Dataset to read (a directory, a shard, or a glob).
-    #[arg(short = 'i', long = "input-dir", value_name = "DIR")]
-    pub input: String,
-
-    /// Directory to write; relative paths, names and compression are kept.
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
-    pub output: PathBuf,
-
     /// jq expression giving the text part of the new row (an object).
     #[arg(
         short = 't',
@@ -41,16 +31,8 @@ pub struct TransformArgs {
     )]
     pub label: String,
 
-    /// Threads (0 = all cores).
-    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
-    pub num_proc: usize,
-
-    /// Print the SQL that does the work, then run it.
-    #[arg(long)]
-    pub show_sql: bool,
-
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub io: MirrorArgs,
 }
 
 /// One jq program for both transforms: the first output of each, both objects, merged.
@@ -70,7 +52,7 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
     ] {
         Program::compile(expr).map_err(|e| PickError::Usage(format!("{flag}: {e}")))?;
     }
-    let dataset = Arc::new(Dataset::open(&args.input, args.read.options())?);
+    let dataset = Arc::new(Dataset::open(&args.io.input, args.io.read.options())?);
     let program = merged_program(&args.text, &args.label);
     let root = format!("{}/", dataset.root.display());
     // A column named `_json` is written as the row itself.
@@ -79,23 +61,23 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
         quote_literal(&program),
         quote_literal(&root)
     );
-    if args.show_sql {
+    if args.io.show_sql {
         println!("{sql} ORDER BY _row");
     }
     let done = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
             sql,
-            output: &args.output,
+            output: &args.io.output,
             format: None,
-            partitions: args.num_proc,
+            partitions: args.io.num_proc,
             verb: "transform",
         },
         quiet,
     )
     .await?;
     if !quiet {
-        done.report("transformed", &dataset, &args.output);
+        done.report("transformed", &dataset, &args.io.output);
     }
     Ok(())
 }
