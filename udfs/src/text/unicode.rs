@@ -99,20 +99,31 @@ pub fn nfkd_without_marks(s: &str, out: &mut String) {
     });
 }
 
-/// `re.sub(r"\s+", " ", s)` with Python's `\s`.
+/// `re.sub(r"\s+", " ", s)` with Python's `\s`. Copies stretches between spaces whole: this is
+/// most of the `whitespace` normalizer's time.
 pub fn collapse_py_space(s: &str, out: &mut String) {
-    let mut in_space = false;
-    for c in s.chars() {
-        if is_py_space(c) {
+    let b = s.as_bytes();
+    let (mut i, mut start, mut in_space) = (0, 0, false);
+    while i < b.len() {
+        let (space, len) = if b[i] < 0x80 {
+            (matches!(b[i], b'\t'..=b'\r' | 0x1c..=0x1f | b' '), 1)
+        } else {
+            let c = s[i..].chars().next().expect("i is a char boundary");
+            (is_py_space(c), c.len_utf8())
+        };
+        if space {
             if !in_space {
+                out.push_str(&s[start..i]);
                 out.push(' ');
                 in_space = true;
             }
+            start = i + len;
         } else {
-            out.push(c);
             in_space = false;
         }
+        i += len;
     }
+    out.push_str(&s[start..]);
 }
 
 /// `re.sub(r"\n{3,}", "\n\n", s)`.
@@ -156,6 +167,10 @@ mod tests {
         // Unicode 16 letters are unknown to Python 3.12: left as they are.
         assert_eq!(run(py_lower, "\u{a7dc} ΑΣ"), "\u{a7dc} ας");
         assert_eq!(run(collapse_py_space, "a \x1f\t b"), "a b");
+        assert_eq!(
+            run(collapse_py_space, " é\u{3000}\u{85}ü  \u{200b}x\n"),
+            " é ü \u{200b}x "
+        );
         assert_eq!(
             run(squeeze_newlines, "a\n\n\n\nb\n\nc\n\n\n"),
             "a\n\nb\n\nc\n\n"
