@@ -49,16 +49,20 @@ pub fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// `require_value(col, 'field "x"', '<root>/' || _file, _row)`: a row without the field is an error
+/// `require_value(expr, 'what', '<root>/' || _file, _row)`: a row where `expr` is NULL is an error
 /// naming its file and row.
-pub fn required(dataset: &Dataset, field: &str) -> String {
+pub fn required_value(dataset: &Dataset, expr: &str, what: &str) -> String {
     let root = format!("{}/", dataset.root.display());
     format!(
-        "require_value({}, {}, {} || _file, _row)",
-        quote_ident(field),
-        quote_literal(&format!("field {field:?}")),
+        "require_value({expr}, {}, {} || _file, _row)",
+        quote_literal(what),
         quote_literal(&root)
     )
+}
+
+/// A top-level field every row must have.
+pub fn required(dataset: &Dataset, field: &str) -> String {
+    required_value(dataset, &quote_ident(field), &format!("field {field:?}"))
 }
 
 /// Fails unless `field` is a top-level field of the dataset.

@@ -7,7 +7,7 @@ use clap::Args;
 use pick_udfs::jq::Program;
 
 use crate::cli::mirror::{Mirror, MirrorArgs, mirror};
-use crate::cli::normalize::quote_literal;
+use crate::cli::normalize::{quote_literal, required_value};
 use crate::dataset::Dataset;
 use crate::error::{PickError, Result};
 
@@ -54,13 +54,13 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
     }
     let dataset = Arc::new(Dataset::open(&args.io.input, args.io.read.options())?);
     let program = merged_program(&args.text, &args.label);
-    let root = format!("{}/", dataset.root.display());
     // A column named `_json` is written as the row itself.
-    let sql = format!(
-        "SELECT require_value(jq(_json, {}), 'output of the transforms', {} || _file, _row) AS _json FROM t",
-        quote_literal(&program),
-        quote_literal(&root)
+    let row = required_value(
+        &dataset,
+        &format!("jq(_json, {})", quote_literal(&program)),
+        "output of the transforms",
     );
+    let sql = format!("SELECT {row} AS _json FROM t");
     if args.io.show_sql {
         println!("{sql} ORDER BY _row");
     }

@@ -1,4 +1,4 @@
-//! `ultrafine_commits`'s placeholders for e-mail addresses, URLs and long hex ids, with Python `re`
+//! `ultrafine_commits`' mask words for e-mail addresses, URLs and long hex ids, with Python `re`
 //! semantics spelled out: `\b` is Python's word boundary, `[a-z]` under IGNORECASE also matches
 //! `İ ı ſ K`, and `\s` is Python's whitespace set.
 
@@ -48,7 +48,7 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// E-mails, then URLs, then hex ids replaced by their placeholders, in bonepick's order.
+/// E-mails, then URLs, then hex ids replaced by their mask words, in bonepick's order.
 pub fn mask(text: &str) -> String {
     let p = patterns();
     // Each pattern needs its character ('@', '.'); without it the regex cannot match.
@@ -124,7 +124,7 @@ fn replace_all(re: &Regex, text: &str, with: &str) -> String {
     out
 }
 
-/// The word a placeholder stands for after lowercasing: `___URL___` -> `URL`.
+/// The word a mask word stands for after lowercasing: `___URL___` -> `URL`.
 pub fn protected(token: &str) -> Option<&'static str> {
     [ADDR, URL, CODE]
         .into_iter()

@@ -113,7 +113,7 @@ impl Normalizer {
             Normalizer::Ultrafine => ultrafine(text, py_lower, out),
             Normalizer::UltrafineCommits => {
                 let masked = commits::mask(text);
-                ultrafine(py_strip(&masked), lower_keeping_placeholders, out)
+                ultrafine(py_strip(&masked), lower_keeping_mask_words, out)
             }
             Normalizer::Hyperfine => hyperfine(text, false, out),
             Normalizer::HyperfineCode => hyperfine(text, true, out),
@@ -153,8 +153,8 @@ fn join<'a>(parts: impl Iterator<Item = &'a str>, out: &mut String) {
     }
 }
 
-/// `ultrafine_commits` lowercases each whitespace-separated token except its placeholders.
-fn lower_keeping_placeholders(s: &str, out: &mut String) {
+/// `ultrafine_commits` lowercases each whitespace-separated token except its mask words (`___URL___` -> `URL`).
+fn lower_keeping_mask_words(s: &str, out: &mut String) {
     let mut rest = s;
     while !rest.is_empty() {
         let space = rest.find(|c: char| is_py_space(c)).unwrap_or(rest.len());
