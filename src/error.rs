@@ -37,6 +37,10 @@ pub enum PickError {
     #[error("{0}")]
     Usage(String),
 
+    /// A run that cannot go on for a reason of the data, not of how pick was called.
+    #[error("{0}")]
+    Failed(String),
+
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
 

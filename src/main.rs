@@ -5,7 +5,9 @@ use pick::cli::{Cli, run};
 use pick::error::describe;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(pick::cli::flags::rewrite_two_letter_shorts(
+        std::env::args_os(),
+    ));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,7 +10,7 @@ use crate::cli::normalize::{quote_literal, required};
 use crate::dataset::Dataset;
 use crate::engine::Engine;
 use crate::error::{PickError, Result};
-use crate::report::human_bytes;
+use crate::report::{human_bytes, thousands};
 
 #[derive(Debug, Args)]
 pub struct CountTokensArgs {
@@ -113,26 +113,4 @@ pub async fn run(args: CountTokensArgs, quiet: bool) -> Result<()> {
         tokens as f64 / bytes.max(1) as f64
     );
     Ok(())
-}
-
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(super::thousands(1234567), "1,234,567");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(0), "0");
-    }
 }

@@ -1,11 +1,18 @@
 //! Command-line definitions (all of them, in one place) and dispatch.
 
 pub mod agreement;
+pub mod balance;
 pub mod bench;
 pub mod count_tokens;
 pub mod export;
+pub mod flags;
+pub mod import_hf;
+pub mod inputs;
+pub mod label_distribution;
 pub mod mirror;
 pub mod normalize;
+pub mod reshard;
+pub mod sample;
 pub mod sql;
 pub mod transform;
 
@@ -26,6 +33,11 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Memory for sorts, joins and aggregates before they spill to disk (500MB, 8G; default:
+    /// half the machine's memory).
+    #[arg(long, global = true, value_name = "SIZE", value_parser = flags::parse_byte_size)]
+    pub memory_limit: Option<u64>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,6 +52,16 @@ pub enum Command {
     TransformDataset(transform::TransformArgs),
     /// Normalize one text field with one of bonepick's normalizers, keeping everything else.
     NormalizeDataset(normalize::NormalizeArgs),
+    /// Import a Hugging Face dataset from a local directory as train/ and test/ shards.
+    ImportHfDataset(import_hf::ImportArgs),
+    /// Cut every label of every split down to the split's rarest label, keeping all fields.
+    BalanceDataset(balance::BalanceArgs),
+    /// A seeded sample of rows by rate or by size on disk, mirroring the layout.
+    SampleDataset(sample::SampleArgs),
+    /// Shuffle all rows into N shards, optionally carving test and valid splits.
+    ReshardDataset(reshard::ReshardArgs),
+    /// Label histogram or statistics, and key lengths, of a dataset.
+    LabelDistribution(label_distribution::LabelDistributionArgs),
     /// Count tokenizer tokens over datasets.
     CountTokens(count_tokens::CountTokensArgs),
     /// Agreement between annotation runs of the same documents (κ, confusion, differences).
@@ -73,12 +95,20 @@ impl ReadArgs {
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Some(bytes) = cli.memory_limit {
+        crate::engine::set_memory_limit(bytes as usize);
+    }
     match cli.command {
         Command::Sql(args) => sql::run(args, cli.quiet).await,
         Command::Export(args) => export::run(args, cli.quiet).await,
         Command::Bench(cmd) => bench::run(cmd, cli.quiet).await,
         Command::TransformDataset(args) => transform::run(args, cli.quiet).await,
         Command::NormalizeDataset(args) => normalize::run(args, cli.quiet).await,
+        Command::ImportHfDataset(args) => import_hf::run(args, cli.quiet).await,
+        Command::BalanceDataset(args) => balance::run(args, cli.quiet).await,
+        Command::SampleDataset(args) => sample::run(args, cli.quiet).await,
+        Command::ReshardDataset(args) => reshard::run(args, cli.quiet).await,
+        Command::LabelDistribution(args) => label_distribution::run(args, cli.quiet).await,
         Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
         Command::AnnotationAgreement(args) => agreement::run(args, cli.quiet).await,
         Command::Version => {

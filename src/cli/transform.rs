@@ -54,13 +54,16 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
     }
     let dataset = Arc::new(Dataset::open(&args.io.input, args.io.read.options())?);
     let program = merged_program(&args.text, &args.label);
+    let rebuilt = format!("jq(_json, {})", quote_literal(&program));
     // A column named `_json` is written as the row itself.
-    let row = required_value(
-        &dataset,
-        &format!("jq(_json, {})", quote_literal(&program)),
-        "output of the transforms",
-    );
-    let sql = format!("SELECT {row} AS _json FROM t");
+    let sql = if args.io.read.skip_bad_rows {
+        format!(
+            "SELECT _json FROM (SELECT {rebuilt} AS _json, _row FROM t) WHERE _json IS NOT NULL"
+        )
+    } else {
+        let row = required_value(&dataset, &rebuilt, "output of the transforms");
+        format!("SELECT {row} AS _json FROM t")
+    };
     if args.io.show_sql {
         println!("{sql} ORDER BY _row");
     }
@@ -78,6 +81,16 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
     .await?;
     if !quiet {
         done.report("transformed", &dataset, &args.io.output);
+        let read = dataset
+            .stats
+            .rows
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if args.io.read.skip_bad_rows && read > done.rows {
+            eprintln!(
+                "skipped {} rows where the transforms gave nothing",
+                read - done.rows
+            );
+        }
     }
     Ok(())
 }

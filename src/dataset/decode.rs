@@ -134,6 +134,9 @@ struct RowBuilders {
     data: Vec<Option<ColBuilder>>,
     rows: Vec<u64>,
     json: Option<StringBuilder>,
+    /// A field the schema does not know is an error only when some field is read: a scan of
+    /// `_json` alone loses nothing.
+    strict: bool,
 }
 
 impl RowBuilders {
@@ -144,10 +147,12 @@ impl RowBuilders {
                 data[i] = Some(ColBuilder::new(layout.schema.field(i)));
             }
         }
+        let strict = data.iter().any(Option::is_some);
         RowBuilders {
             data,
             rows: Vec::new(),
             json: projection.wants(Virtual::Json).then(StringBuilder::new),
+            strict,
         }
     }
 
@@ -163,7 +168,7 @@ impl RowBuilders {
         for_each_entry(line, |key, value| {
             match layout.index.get(&key) {
                 Some(i) => slots[i] = Some(value),
-                None if unknown.is_none() => unknown = Some(key.into_owned()),
+                None if self.strict && unknown.is_none() => unknown = Some(key.into_owned()),
                 None => {}
             }
             Ok(())

@@ -9,6 +9,8 @@ pub mod json_out;
 pub mod json_value;
 pub mod jtype;
 pub mod lines;
+pub mod sharded;
+pub mod shuffle;
 pub mod sink;
 pub mod source;
 pub mod table;

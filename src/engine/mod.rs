@@ -1,11 +1,12 @@
 //! The one SessionContext every command runs on: pick's tables and functions registered,
 //! paths and globs in FROM resolved as datasets.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use datafusion::catalog::{DynamicFileCatalog, TableProvider, UrlTableFactory};
 use datafusion::execution::config::SessionConfig;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
 
 use datafusion::dataframe::DataFrame;
@@ -15,6 +16,42 @@ use crate::dataset::{Dataset, DatasetTable, ReadOptions};
 use crate::error::{PickError, Result};
 
 mod wildcard;
+
+/// Memory every engine of the process shares; sorts and joins beyond it spill to disk.
+static MEMORY_LIMIT: OnceLock<usize> = OnceLock::new();
+static RUNTIME: OnceLock<Arc<RuntimeEnv>> = OnceLock::new();
+
+/// Sets the memory limit (bytes) of every engine made afterwards; the first call wins.
+pub fn set_memory_limit(bytes: usize) {
+    let _ = MEMORY_LIMIT.set(bytes);
+}
+
+/// Half of the machine's memory, or 4 GiB where it cannot be read.
+pub fn default_memory_limit() -> usize {
+    let total_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    total_kb.map_or(4 << 30, |kb| kb * 1024 / 2)
+}
+
+/// The memory limit engines run under.
+pub fn memory_limit() -> usize {
+    *MEMORY_LIMIT.get_or_init(default_memory_limit)
+}
+
+fn runtime() -> Option<Arc<RuntimeEnv>> {
+    if let Some(rt) = RUNTIME.get() {
+        return Some(Arc::clone(rt));
+    }
+    let limit = memory_limit();
+    let rt = RuntimeEnvBuilder::new()
+        .with_memory_limit(limit, 1.0)
+        .build_arc()
+        .ok()?;
+    Some(Arc::clone(RUNTIME.get_or_init(|| rt)))
+}
 
 /// Datasets a session has opened, by table name (or path), for their scan statistics.
 type Opened = Arc<Mutex<Vec<(String, Arc<Dataset>)>>>;
@@ -31,11 +68,19 @@ impl Engine {
     pub fn new(options: ReadOptions, partitions: usize) -> Engine {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let partitions = if partitions == 0 { cores } else { partitions };
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_target_partitions(partitions)
             .with_information_schema(true)
             .with_batch_size(8192);
-        let ctx = SessionContext::new_with_config(config);
+        // Each sorting partition sets this much aside for merging its spills (10 MB by
+        // default); under a small limit that alone would exhaust the pool.
+        let reserve = (memory_limit() / (4 * partitions)).min(10 << 20);
+        config.options_mut().execution.sort_spill_reservation_bytes = reserve;
+        // Without a runtime (no temporary directory to spill to) memory is unbounded.
+        let ctx = match runtime() {
+            Some(rt) => SessionContext::new_with_config_rt(config, rt),
+            None => SessionContext::new_with_config(config),
+        };
         pick_udfs::register_all(&ctx);
         let opened = Opened::default();
         let factory = Arc::new(PathTables {
