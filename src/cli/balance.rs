@@ -260,10 +260,14 @@ pub async fn run(args: BalanceArgs, quiet: bool) -> Result<()> {
             .sum();
         let dir = args.output.join(split);
         let plan = (0u64..).map(|k| (dir.join(format!("shard_{k:05}.jsonl.zst")), SHARD_ROWS));
-        let mut writer =
-            ShardedWriter::new(plan, OutputFormat::Jsonl(Codec::Zstd), shuffle::schema());
-        shuffle::shuffle_into(&engine, &write_sql, kept_bytes, &args.output, &mut writer).await?;
-        let w = writer.finish()?;
+        let open = |_| {
+            Ok(ShardedWriter::new(
+                plan,
+                OutputFormat::Jsonl(Codec::Zstd),
+                shuffle::schema(),
+            ))
+        };
+        let w = shuffle::shuffle_into(&engine, &write_sql, kept_bytes, &args.output, open).await?;
         let expected = targets[split] * labels.len() as u64;
         if w.rows() != expected {
             return Err(PickError::Failed(format!(

@@ -129,48 +129,42 @@ pub async fn run(args: ImportArgs, quiet: bool) -> Result<()> {
         }
     };
 
-    // Test rows (carved or given) first, then train, each in seeded order.
-    let (test_shards, n_test) = match carve {
-        None => (test, None),
-        Some(size) => {
-            let total = count_rows(&dataset, &train, args.num_proc).await?;
-            let n_test = size.rows_of(total);
-            if n_test > total {
-                return Err(usage(format!(
-                    "-t/--test-split asks for {n_test} rows of the {total} there are"
-                )));
-            }
-            (Vec::new(), Some(n_test))
-        }
-    };
+    // Given test rows first, then train (the first rows of which are a carved test split).
     let mut written = Written::default();
-    for (split, shards, take) in [("test", test_shards, None), ("train", train, n_test)] {
+    for (split, shards, carve) in [("test", test, None), ("train", train, carve)] {
         if shards.is_empty() {
             continue;
         }
         let engine = Engine::new(dataset.options.clone(), args.num_proc);
-        let bytes: u64 = shards.iter().map(|s| s.size).sum::<u64>() * 4;
+        let bytes: u64 = shards.iter().map(|s| s.size).sum::<u64>() * 5;
         engine.register_dataset("t", dataset.subset(shards))?;
         let sql = format!(
             "SELECT seeded_random({}, _file, _row) AS k, _json FROM t",
             args.seed
         );
         if args.show_sql {
-            println!(
-                "{sql};\n-- written in order of k (an external shuffle){}",
-                match take {
-                    Some(n) => format!(": the first {n} rows to test/, the rest to train/"),
-                    None => String::new(),
-                }
-            );
+            let carved = if carve.is_some() {
+                ": the first -t rows to test/, the rest to train/"
+            } else {
+                ""
+            };
+            println!("{sql};\n-- written in order of k (an external shuffle){carved}");
         }
-        let mut writer = ShardedWriter::new(
-            plan(&args.output, split, take, args.batch_size),
-            OutputFormat::Jsonl(Codec::Zstd),
-            shuffle::schema(),
-        );
-        shuffle::shuffle_into(&engine, &sql, bytes, &args.output, &mut writer).await?;
-        written.files.extend(writer.finish()?.files);
+        let open = |total: u64| {
+            let take = carve.map(|size| size.rows_of(total));
+            if let Some(n) = take.filter(|n| *n > total) {
+                return Err(usage(format!(
+                    "-t/--test-split asks for {n} rows of the {total} there are"
+                )));
+            }
+            Ok(ShardedWriter::new(
+                plan(&args.output, split, take, args.batch_size),
+                OutputFormat::Jsonl(Codec::Zstd),
+                shuffle::schema(),
+            ))
+        };
+        let w = shuffle::shuffle_into(&engine, &sql, bytes, &args.output, open).await?;
+        written.files.extend(w.files);
     }
     if !quiet {
         eprintln!(
@@ -208,22 +202,6 @@ fn plan(
             Box::new(test.chain(rest))
         }
     }
-}
-
-async fn count_rows(dataset: &Dataset, shards: &[Arc<Shard>], partitions: usize) -> Result<u64> {
-    use arrow::array::AsArray;
-    let engine = Engine::new(dataset.options.clone(), partitions);
-    engine.register_dataset("t", dataset.subset(shards.to_vec()))?;
-    let b = engine
-        .sql("SELECT count(*) FROM t")
-        .await?
-        .collect()
-        .await?;
-    Ok(b.first().map_or(0, |b| {
-        b.column(0)
-            .as_primitive::<arrow::datatypes::Int64Type>()
-            .value(0)
-    }) as u64)
 }
 
 #[cfg(test)]

@@ -56,6 +56,18 @@ impl Inputs {
             .sum()
     }
 
+    /// A guess at the rows' size as text: compressed shards count five times their size.
+    pub fn decoded_estimate(&self) -> u64 {
+        self.datasets
+            .iter()
+            .flat_map(|d| d.shards.iter())
+            .map(|s| match s.format {
+                crate::dataset::ShardFormat::JsonLines(crate::dataset::Codec::Plain) => s.size,
+                _ => s.size * 5,
+            })
+            .sum()
+    }
+
     pub fn shard_count(&self) -> usize {
         self.datasets.iter().map(|d| d.shards.len()).sum()
     }

@@ -164,7 +164,9 @@ pub async fn mirror(m: Mirror<'_>, quiet: bool) -> Result<Mirrored> {
             );
             let partitions = m.partitions;
             let format = m.format;
-            async move {
+            // Spawned, so each shard's writing (and compressing) runs on its own worker
+            // rather than on the thread that polls them all.
+            tokio::spawn(async move {
                 let (name, format) = destination(&shard, format);
                 let dest = output.join(name);
                 let engine = Engine::new(dataset.options.clone(), partitions);
@@ -180,7 +182,11 @@ pub async fn mirror(m: Mirror<'_>, quiet: bool) -> Result<Mirrored> {
                 bar.inc(shard.size);
                 let written = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
                 Ok::<_, PickError>((rows, written))
-            }
+            })
+        })
+        .map(|task| async {
+            task.await
+                .map_err(|e| PickError::Failed(format!("a shard's task failed: {e}")))?
         })
         // Each shard already uses every core; a second one in flight hides per-shard start-up.
         .buffer_unordered(2)

@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::AsArray;
-use arrow::datatypes::Int64Type;
 use clap::Args;
 
 use crate::cli::ReadArgs;
@@ -147,30 +145,33 @@ pub async fn run(args: ReshardArgs, quiet: bool) -> Result<()> {
     let inputs = Inputs::open(&args.inputs, args.read.options())?;
     let engine = inputs.engine(args.num_proc)?;
     let rows = inputs.rows_cte();
-    let count_sql = format!(
-        "{rows} SELECT count(*), CAST(coalesce(sum(octet_length(_json)), 0) AS BIGINT) FROM rows"
-    );
     let shuffle_sql = format!(
         "{rows} SELECT seeded_random({}, _dir, _file, _row) AS k, _json FROM rows",
         args.seed
     );
     if args.show_sql {
-        println!("{count_sql};\n{shuffle_sql};\n-- written in order of k (an external shuffle)");
+        println!("{shuffle_sql};\n-- written in order of k (an external shuffle)");
     }
-    let counted = engine.sql(&count_sql).await?.collect().await?;
-    let (total, bytes) = counted.first().map_or((0, 0), |b| {
-        (
-            b.column(0).as_primitive::<Int64Type>().value(0) as u64,
-            b.column(1).as_primitive::<Int64Type>().value(0) as u64,
-        )
-    });
-    let valid = args.valid.map_or(0, |s| s.rows_of(total));
-    let test = args.test.map_or(0, |s| s.rows_of(total));
-    let plans = plan_splits(total, args.num_files, valid, test)?;
-    let files = output_files(&args.output, &plans);
-    let mut writer = ShardedWriter::new(files, OutputFormat::Jsonl(Codec::Zstd), shuffle::schema());
-    shuffle::shuffle_into(&engine, &shuffle_sql, bytes, &args.output, &mut writer).await?;
-    let written = writer.finish()?;
+    let mut plans = Vec::new();
+    let open = |total: u64| {
+        let valid = args.valid.map_or(0, |s| s.rows_of(total));
+        let test = args.test.map_or(0, |s| s.rows_of(total));
+        plans = plan_splits(total, args.num_files, valid, test)?;
+        let files = output_files(&args.output, &plans);
+        Ok(ShardedWriter::new(
+            files,
+            OutputFormat::Jsonl(Codec::Zstd),
+            shuffle::schema(),
+        ))
+    };
+    let written = shuffle::shuffle_into(
+        &engine,
+        &shuffle_sql,
+        inputs.decoded_estimate(),
+        &args.output,
+        open,
+    )
+    .await?;
     if !quiet {
         let splits: Vec<String> = plans
             .iter()

@@ -14,7 +14,7 @@ use arrow::array::{Array, AsArray, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
 use futures::TryStreamExt;
 
-use crate::dataset::sharded::{Planned, ShardedWriter};
+use crate::dataset::sharded::{Planned, ShardedWriter, Written};
 use crate::engine::Engine;
 use crate::error::{PickError, Result};
 
@@ -43,14 +43,19 @@ impl Drop for Scratch {
 }
 
 /// Runs `sql` (columns: a Float64 key in [0, 1), then the row's JSON text) and writes its rows in
-/// key order into `writer`. `bytes` estimates the rows' size, to choose the bucket count.
-pub async fn shuffle_into<P: Iterator<Item = Planned>>(
+/// key order into the writer `open` makes once the number of rows is known. `bytes` estimates
+/// the rows' size, to choose the bucket count.
+pub async fn shuffle_into<P, F>(
     engine: &Engine,
     sql: &str,
     bytes: u64,
     scratch_parent: &Path,
-    writer: &mut ShardedWriter<P>,
-) -> Result<()> {
+    open: F,
+) -> Result<Written>
+where
+    P: Iterator<Item = Planned>,
+    F: FnOnce(u64) -> Result<ShardedWriter<P>>,
+{
     let buckets = bucket_count(bytes, crate::engine::memory_limit() as u64);
     let mut stream = engine.sql(sql).await?.execute_stream().await?;
     if buckets == 1 {
@@ -58,7 +63,9 @@ pub async fn shuffle_into<P: Iterator<Item = Planned>>(
         while let Some(batch) = stream.try_next().await? {
             for_each_row(&batch, |k, r| rows.push((k, r.as_bytes().to_vec())))?;
         }
-        return write_sorted(rows, writer);
+        let mut writer = open(rows.len() as u64)?;
+        write_sorted(rows, &mut writer)?;
+        return writer.finish();
     }
 
     std::fs::create_dir_all(scratch_parent).map_err(|e| PickError::io(scratch_parent, e))?;
@@ -73,9 +80,11 @@ pub async fn shuffle_into<P: Iterator<Item = Planned>>(
                 .map_err(|e| PickError::io(&p, e))
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut total = 0u64;
     while let Some(batch) = stream.try_next().await? {
         let mut failed = None;
         for_each_row(&batch, |k, r| {
+            total += 1;
             let b = ((k * buckets as f64) as u64).min(buckets - 1);
             let w = &mut files[b as usize];
             let result = w
@@ -95,13 +104,14 @@ pub async fn shuffle_into<P: Iterator<Item = Planned>>(
             .and_then(|mut w| w.flush())
             .map_err(|e| PickError::io(path(b as u64), e))?;
     }
+    let mut writer = open(total)?;
     for b in 0..buckets {
         let p = path(b);
         let rows = read_bucket(&p)?;
         let _ = std::fs::remove_file(&p);
-        write_sorted(rows, writer)?;
+        write_sorted(rows, &mut writer)?;
     }
-    Ok(())
+    writer.finish()
 }
 
 fn for_each_row(batch: &RecordBatch, mut f: impl FnMut(f64, &str)) -> Result<()> {

@@ -97,7 +97,14 @@ impl Compressed {
     fn new(w: Base, codec: Codec) -> std::io::Result<Compressed> {
         Ok(match codec {
             Codec::Plain => Compressed::Plain(w),
-            Codec::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(w, 3)?),
+            Codec::Zstd => {
+                // zstd's own workers compress while rows are still being made; the output
+                // is one ordinary frame whatever their number.
+                let mut e = zstd::stream::write::Encoder::new(w, 3)?;
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+                e.multithread(workers as u32)?;
+                Compressed::Zstd(e)
+            }
             Codec::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
                 w,
                 flate2::Compression::default(),

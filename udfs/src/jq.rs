@@ -21,12 +21,15 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::Val;
 
+use crate::jq_path::Reached;
 use crate::pyfmt::{float_repr, number_str, str_repr};
 
 /// A compiled jq program.
 pub struct Program {
     source: String,
     filter: jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>,
+    /// The keys, when the program is a plain path (answered without parsing the whole row).
+    path: Option<Vec<String>>,
 }
 
 /// A jq expression that does not parse or compile.
@@ -88,6 +91,7 @@ impl Program {
         Ok(Program {
             source: expr.to_string(),
             filter,
+            path: crate::jq_path::parse_path(code),
         })
     }
 
@@ -97,8 +101,13 @@ impl Program {
 
     /// The first output of the program on the JSON text `row`.
     pub fn first(&self, row: &str) -> Result<Val, EvalError> {
-        let input = jaq_json::read::parse_single(row.as_bytes())
-            .map_err(|e| EvalError::BadJson(format!("{e:?}")))?;
+        if let Some(keys) = &self.path {
+            return match crate::jq_path::follow(row, keys).map_err(path_error)? {
+                Reached::Null => Err(EvalError::Null),
+                Reached::Value(raw) => parse(raw),
+            };
+        }
+        let input = parse(row)?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
         match outputs.next() {
@@ -109,12 +118,37 @@ impl Program {
         }
     }
 
+    /// The first output as JSON text. What a path reaches is copied from the row as it is
+    /// (the same value; escapes and number spellings as the row wrote them).
+    pub fn json(&self, row: &str) -> Result<String, EvalError> {
+        if let Some(keys) = &self.path {
+            return match crate::jq_path::follow(row, keys).map_err(path_error)? {
+                Reached::Null => Err(EvalError::Null),
+                Reached::Value(raw) => Ok(raw.trim().to_string()),
+            };
+        }
+        self.first(row).map(|v| json_text(&v))
+    }
+
     /// The label bonepick would read from `row`: Python's `str()` of the first output.
     pub fn label(&self, row: &str) -> Result<String, EvalError> {
         let v = self.first(row)?;
         let mut out = String::new();
         python_str(&v, &mut out, false);
         Ok(out)
+    }
+}
+
+fn parse(text: &str) -> Result<Val, EvalError> {
+    jaq_json::read::parse_single(text.as_bytes()).map_err(|e| EvalError::BadJson(format!("{e:?}")))
+}
+
+/// A path that could not be followed: bad JSON, or indexing a non-object (as jq reports it).
+fn path_error(message: String) -> EvalError {
+    if message.starts_with("cannot index") {
+        EvalError::Failed(message)
+    } else {
+        EvalError::BadJson(message)
     }
 }
 
@@ -192,23 +226,84 @@ fn python_str(v: &Val, out: &mut String, nested: bool) {
     }
 }
 
-/// JSON text of a jq value.
+/// JSON text of a jq value. Written by hand: jaq's `Display` goes through `fmt` and UTF-8
+/// chunking per string, which was most of a transform's time on long texts.
 fn json_text(v: &Val) -> String {
+    let mut out = String::new();
+    write_json(v, &mut out);
+    out
+}
+
+fn write_json(v: &Val, out: &mut String) {
     match v {
+        Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Val::Num(n) => {
             let text = n.to_string();
             match text.parse::<f64>() {
-                Ok(f) if !f.is_finite() => "null".into(),
+                Ok(f) if !f.is_finite() => out.push_str("null"),
                 Ok(f) if text.contains(['.', 'e', 'E']) && text.parse::<i128>().is_err() => {
-                    let mut s = String::new();
-                    float_repr(f, &mut s);
-                    s
+                    float_repr(f, out)
                 }
-                _ => text,
+                _ => out.push_str(&text),
             }
         }
-        other => other.to_string(),
+        Val::TStr(b) | Val::BStr(b) => write_json_str(&String::from_utf8_lossy(b), out),
+        Val::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
+        Val::Obj(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match k {
+                    Val::TStr(b) | Val::BStr(b) => write_json_str(&String::from_utf8_lossy(b), out),
+                    other => write_json_str(&json_text(other), out),
+                }
+                out.push(':');
+                write_json(item, out);
+            }
+            out.push('}');
+        }
     }
+}
+
+/// A JSON string literal: runs without `"`, `\\` or control characters are copied whole.
+fn write_json_str(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => out.push_str(&format!("\\u{b:04x}")),
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Which of the two functions.
@@ -292,14 +387,13 @@ impl ScalarUDFImpl for JqFunction {
                 continue;
             }
             let row = rows.value(i);
-            match (self.output, program.first(row)) {
-                (Output::Json, Ok(v)) => out.append_value(json_text(&v)),
+            let result = match self.output {
+                Output::Json => program.json(row),
+                Output::Label => program.label(row),
+            };
+            match (self.output, result) {
+                (_, Ok(v)) => out.append_value(v),
                 (Output::Json, Err(EvalError::NoOutput | EvalError::Null)) => out.append_null(),
-                (Output::Label, Ok(v)) => {
-                    let mut s = String::new();
-                    python_str(&v, &mut s, false);
-                    out.append_value(s);
-                }
                 (_, Err(e)) => {
                     let shown: String = row.chars().take(80).collect();
                     return exec_err!("{}(`{expr}`): {e} on the row {shown}", self.name());
@@ -389,5 +483,18 @@ mod tests {
         );
         let e = Program::compile("nosuchfn(1)").err().unwrap();
         assert!(e.to_string().contains("nosuchfn"), "{e}");
+    }
+
+    #[test]
+    fn json_text_round_trips() {
+        let row = r#"{"x": "a\"b\\c\nd\u0001\u001fé\ud83d\ude00", "n": 2.5, "i": 3, "z": null, "t": true}"#;
+        let p =
+            Program::compile(r#"{x: .x, arr: [.n, .i, .z, .t, {"k\n": .x}], big: 1e300}"#).unwrap();
+        let got: serde_json::Value =
+            serde_json::from_str(&json_text(&p.first(row).unwrap())).unwrap();
+        let x = "a\"b\\c\nd\u{1}\u{1f}é😀";
+        let want =
+            serde_json::json!({"x": x, "arr": [2.5, 3, null, true, {"k\n": x}], "big": 1e300});
+        assert_eq!(got, want);
     }
 }

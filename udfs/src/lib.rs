@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 pub mod jq;
+pub mod jq_path;
 pub mod labels;
 pub mod metrics;
 pub mod pyfmt;
