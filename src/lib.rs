@@ -9,5 +9,6 @@ pub mod dataset;
 pub mod engine;
 pub mod error;
 pub mod report;
+pub mod yaml;
 
 pub use error::{PickError, Result};

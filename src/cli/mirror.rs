@@ -90,6 +90,7 @@ pub fn output_name(rel: &str, suffix: &str) -> String {
         ".jsonl",
         ".json",
         ".parquet",
+        ".arrow",
     ];
     let stem = KNOWN
         .iter()
@@ -106,11 +107,16 @@ pub fn quote_ident(name: &str) -> String {
 fn destination(shard: &Shard, format: Option<OutputFormat>) -> (String, OutputFormat) {
     match format {
         Some(f) => (output_name(&shard.rel, f.suffix()), f),
+        // pick writes no Arrow IPC: Arrow shards become Parquet ones.
+        None if shard.format == ShardFormat::Arrow => (
+            output_name(&shard.rel, OutputFormat::Parquet.suffix()),
+            OutputFormat::Parquet,
+        ),
         None => (
             shard.rel.clone(),
             match shard.format {
                 ShardFormat::JsonLines(codec) => OutputFormat::Jsonl(codec),
-                ShardFormat::Parquet => OutputFormat::Parquet,
+                ShardFormat::Parquet | ShardFormat::Arrow => OutputFormat::Parquet,
             },
         ),
     }

@@ -3,6 +3,7 @@
 pub mod agreement;
 pub mod balance;
 pub mod bench;
+pub mod calibration;
 pub mod count_tokens;
 pub mod export;
 pub mod flags;
@@ -64,6 +65,10 @@ pub enum Command {
     LabelDistribution(label_distribution::LabelDistributionArgs),
     /// Count tokenizer tokens over datasets.
     CountTokens(count_tokens::CountTokensArgs),
+    /// Scalar predictions against ordinal gold labels: AUCs, correlations, errors, calibration.
+    EvalCalibration(calibration::EvalCalibrationArgs),
+    /// Fit a linear or log-linear map from prediction components to gold; prints its jq.
+    TrainCalibration(calibration::TrainCalibrationArgs),
     /// Agreement between annotation runs of the same documents (κ, confusion, differences).
     AnnotationAgreement(agreement::AgreementArgs),
     /// Measure scan throughput against DuckDB and Polars.
@@ -110,6 +115,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ReshardDataset(args) => reshard::run(args, cli.quiet).await,
         Command::LabelDistribution(args) => label_distribution::run(args, cli.quiet).await,
         Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
+        Command::EvalCalibration(args) => calibration::eval(args, cli.quiet).await,
+        Command::TrainCalibration(args) => calibration::train(args, cli.quiet).await,
         Command::AnnotationAgreement(args) => agreement::run(args, cli.quiet).await,
         Command::Version => {
             println!("pick {}", env!("CARGO_PKG_VERSION"));

@@ -247,10 +247,10 @@ async fn write_sample(
             }
             continue;
         }
-        // JSON lines are copied as they are; Parquet rows keep their columns.
+        // JSON lines are copied as they are; Parquet and Arrow rows keep their columns.
         let (parquet, json): (Vec<_>, Vec<_>) = shards
             .into_iter()
-            .partition(|s| s.format == ShardFormat::Parquet);
+            .partition(|s| !matches!(s.format, ShardFormat::JsonLines(_)));
         for (group, columns) in [(json, "_json"), (parquet, "*")] {
             if group.is_empty() {
                 continue;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{PickError, Result};
 
 /// Suffixes of JSON-lines shards (bonepick's set, matched on the whole name so `part.00.jsonl`
-/// counts) and of Parquet shards.
+/// counts), of Parquet shards and of Arrow IPC shards.
 const JSON_SUFFIXES: &[&str] = &[
     ".jsonl",
     ".json",
@@ -19,6 +19,8 @@ const JSON_SUFFIXES: &[&str] = &[
     ".json.gzip",
 ];
 const PARQUET_SUFFIX: &str = ".parquet";
+/// Arrow IPC files and streams (what a Hugging Face `datasets` cache holds).
+const ARROW_SUFFIX: &str = ".arrow";
 
 /// The split directory names of bonepick's layout.
 pub const SPLITS: &[&str] = &["train", "valid", "test"];
@@ -34,6 +36,7 @@ pub enum Codec {
 pub enum ShardFormat {
     JsonLines(Codec),
     Parquet,
+    Arrow,
 }
 
 impl Codec {
@@ -53,6 +56,8 @@ impl ShardFormat {
     pub fn from_name(name: &str) -> Option<ShardFormat> {
         if name.ends_with(PARQUET_SUFFIX) {
             Some(ShardFormat::Parquet)
+        } else if name.ends_with(ARROW_SUFFIX) {
+            Some(ShardFormat::Arrow)
         } else if JSON_SUFFIXES.iter().any(|s| name.ends_with(s)) {
             Some(ShardFormat::JsonLines(Codec::from_name(name)))
         } else {

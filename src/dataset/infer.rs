@@ -99,6 +99,12 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
                 .map(|f| (f.name().clone(), JType::from_field(f)))
                 .collect())
         }
+        ShardFormat::Arrow => Ok(crate::dataset::source::arrow_batches(shard)?
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), JType::from_field(f)))
+            .collect()),
         ShardFormat::JsonLines(codec) => {
             let mut chunker = Chunker::new(Arc::clone(shard), codec)?;
             let mut row_type = JType::Struct(vec![]);

@@ -77,6 +77,7 @@ pub fn produce(
         let result = match shard.format {
             ShardFormat::JsonLines(codec) => read_lines(ctx, shard, codec, send),
             ShardFormat::Parquet => read_parquet(ctx, shard, send),
+            ShardFormat::Arrow => read_arrow(ctx, shard, send),
         };
         match result {
             Ok(true) => {
@@ -130,20 +131,7 @@ fn read_parquet(
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
     let file_schema = Arc::clone(builder.schema());
     let layout = &ctx.layout;
-    let wants_json = ctx.projection.wants(Virtual::Json);
-    // Data columns to read: the projected ones, or all of them when `_json` rebuilds the row.
-    let data_cols: Vec<usize> = if wants_json {
-        (0..layout.data_fields).collect()
-    } else {
-        ctx.projection
-            .columns
-            .iter()
-            .filter_map(|c| match c {
-                Column::Data(i) => Some(*i),
-                Column::Virtual(_) => None,
-            })
-            .collect()
-    };
+    let data_cols = wanted_data_columns(ctx);
     let roots: Vec<usize> = data_cols
         .iter()
         .filter_map(|&i| file_schema.index_of(layout.schema.field(i).name()).ok())
@@ -157,13 +145,96 @@ fn read_parquet(
     ctx.stats
         .decoded_bytes
         .fetch_add(shard.size, Ordering::Relaxed);
+    emit_batches(
+        ctx,
+        shard,
+        &data_cols,
+        reader.map(|b| b.map_err(|e| perr(e.into()))),
+        send,
+    )
+}
+
+/// An Arrow IPC shard's batches: the file format (`ARROW1` magic) or the stream format.
+pub fn arrow_batches(
+    shard: &Shard,
+) -> Result<Box<dyn arrow::record_batch::RecordBatchReader + Send>> {
+    use std::io::{Read, Seek};
+    let ioerr = |e| PickError::io(&shard.path, e);
+    let aerr = |e: arrow::error::ArrowError| PickError::Dataset {
+        path: shard.path.clone(),
+        message: format!("not an Arrow IPC file or stream: {e}"),
+    };
+    let mut file = std::fs::File::open(&shard.path).map_err(ioerr)?;
+    let mut magic = [0u8; 6];
+    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
+    file.rewind().map_err(ioerr)?;
+    let file = std::io::BufReader::with_capacity(1 << 20, file);
+    Ok(if is_file {
+        Box::new(arrow::ipc::reader::FileReader::try_new(file, None).map_err(aerr)?)
+    } else {
+        Box::new(arrow::ipc::reader::StreamReader::try_new(file, None).map_err(aerr)?)
+    })
+}
+
+fn read_arrow(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
+    let reader = arrow_batches(shard)?;
+    ctx.stats
+        .decoded_bytes
+        .fetch_add(shard.size, Ordering::Relaxed);
+    let data_cols = wanted_data_columns(ctx);
+    let path = shard.path.clone();
+    emit_batches(
+        ctx,
+        shard,
+        &data_cols,
+        reader.map(move |b| {
+            b.map_err(|e| PickError::Dataset {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+        }),
+        send,
+    )
+}
+
+/// Data columns a scan reads: the projected ones, or all of them when `_json` rebuilds the row.
+fn wanted_data_columns(ctx: &ScanContext) -> Vec<usize> {
+    if ctx.projection.wants(Virtual::Json) {
+        (0..ctx.layout.data_fields).collect()
+    } else {
+        ctx.projection
+            .columns
+            .iter()
+            .filter_map(|c| match c {
+                Column::Data(i) => Some(*i),
+                Column::Virtual(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// Conforms columnar batches (Parquet, Arrow) to the table, adds the virtual columns and
+/// sends them.
+fn emit_batches(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    data_cols: &[usize],
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
+    let layout = &ctx.layout;
+    let wants_json = ctx.projection.wants(Virtual::Json);
     let mut row = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| perr(e.into()))?;
+    for batch in batches {
+        let batch = batch?;
         let n = batch.num_rows();
         // Conform every needed data column to the table schema.
         let mut data: Vec<Option<ArrayRef>> = vec![None; layout.data_fields];
-        for &i in &data_cols {
+        for &i in data_cols {
             let target = layout.schema.field(i);
             data[i] = Some(match batch.schema().index_of(target.name()) {
                 Ok(j) => conform(batch.column(j), batch.schema().field(j), target)?,

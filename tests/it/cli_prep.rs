@@ -680,3 +680,81 @@ fn import_reads_a_local_hub_snapshot() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("does not download"));
 }
+
+#[test]
+fn import_reads_a_datasets_cache_of_arrow_files() {
+    use arrow::array::{Int64Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    let tmp = tempfile::tempdir().unwrap();
+    // A `datasets` cache: Arrow IPC streams (train, two shards) and an IPC file (test).
+    let dir = tmp.path().join("cache/org___ds/default/0.0.0/abc123");
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("text", DataType::Utf8, false),
+        Field::new("score", DataType::Int64, false),
+    ]));
+    let batch = |from: i64, n: i64| {
+        RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    (from..from + n).map(|i| format!("doc {i} é")),
+                )),
+                Arc::new(Int64Array::from_iter_values(
+                    (from..from + n).map(|i| i % 3),
+                )),
+            ],
+        )
+        .unwrap()
+    };
+    for (k, from) in [(0, 0), (1, 70)] {
+        let f =
+            std::fs::File::create(dir.join(format!("ds-train-0000{k}-of-00002.arrow"))).unwrap();
+        let mut w = arrow::ipc::writer::StreamWriter::try_new(f, &schema).unwrap();
+        w.write(&batch(from, 70)).unwrap();
+        w.finish().unwrap();
+    }
+    let f = std::fs::File::create(dir.join("ds-test.arrow")).unwrap();
+    let mut w = arrow::ipc::writer::FileWriter::try_new(f, &schema).unwrap();
+    w.write(&batch(1000, 20)).unwrap();
+    w.finish().unwrap();
+
+    let out = tmp.path().join("out");
+    pick_ok(&[
+        "import-hf-dataset",
+        "-q",
+        "-n",
+        s(&dir),
+        "-o",
+        s(&out),
+        "-b",
+        "100",
+    ]);
+    let files = rows_by_file(&out);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "test/shard_0.jsonl.zst",
+            "train/shard_0.jsonl.zst",
+            "train/shard_100.jsonl.zst"
+        ]
+    );
+    assert_eq!(files["train/shard_100.jsonl.zst"].len(), 40);
+    let test: Vec<i64> = files["test/shard_0.jsonl.zst"]
+        .iter()
+        .map(|r| field(r, &["text"]).as_str().unwrap()[4..8].parse().unwrap())
+        .collect();
+    assert_eq!(test.len(), 20);
+    assert!(test.iter().all(|i| (1000..1020).contains(i)));
+    // The cache is a dataset for SQL too.
+    let n = pick_ok(&[
+        "sql",
+        "-f",
+        "csv",
+        &format!("SELECT count(*) AS n, sum(score) AS s FROM '{}'", s(&dir)),
+    ]);
+    assert_eq!(n, "n,s\n160,160\n");
+}

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
 mod bad_input;
+mod cli_calibration;
 mod cli_export;
 mod cli_normalize;
 mod cli_prep;

@@ -5,6 +5,7 @@
 //! ```sql
 //! SELECT cohen_kappa(a.label, b.label) FROM a JOIN b USING (key);
 //! SELECT roc_auc(score, label = 'pos'), ece(score, label = 'pos', 10) FROM preds;
+//! SELECT confusion_matrix(gold, pred) FROM preds;  -- {"labels":[...],"matrix":[[...]]}
 //! ```
 
 use std::fmt;
@@ -48,10 +49,11 @@ enum Metric {
     R2,
     Ece,
     Quantile,
+    ConfusionMatrix,
 }
 
 impl Metric {
-    const ALL: [Metric; 15] = [
+    const ALL: [Metric; 16] = [
         Metric::CohenKappa,
         Metric::WeightedKappa,
         Metric::Precision,
@@ -67,6 +69,7 @@ impl Metric {
         Metric::R2,
         Metric::Ece,
         Metric::Quantile,
+        Metric::ConfusionMatrix,
     ];
 
     fn name(self) -> &'static str {
@@ -86,6 +89,7 @@ impl Metric {
             Metric::R2 => "r2",
             Metric::Ece => "ece",
             Metric::Quantile => "quantile",
+            Metric::ConfusionMatrix => "confusion_matrix",
         }
     }
 
@@ -98,6 +102,7 @@ impl Metric {
                 | Metric::Precision
                 | Metric::Recall
                 | Metric::F1
+                | Metric::ConfusionMatrix
         )
     }
 
@@ -161,7 +166,11 @@ impl AggregateUDFImpl for MetricAggregate {
                 arg_types.len()
             );
         }
-        Ok(DataType::Float64)
+        Ok(if self.metric == Metric::ConfusionMatrix {
+            DataType::Utf8
+        } else {
+            DataType::Float64
+        })
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -303,6 +312,7 @@ impl MetricAccumulator {
                         }
                         c.kappa(w)
                     }
+                    Metric::ConfusionMatrix => None,
                     _ => {
                         let label = self.param_str()?;
                         let gold: Vec<&str> = a.iter().map(String::as_str).collect();
@@ -396,6 +406,15 @@ impl Accumulator for MetricAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        if let (Metric::ConfusionMatrix, Pairs::Labels(a, b)) = (self.metric, &self.pairs) {
+            let c = Confusion::from_pairs(
+                a.iter()
+                    .map(String::as_str)
+                    .zip(b.iter().map(String::as_str)),
+            );
+            let json = serde_json::json!({"labels": c.labels, "matrix": c.matrix});
+            return Ok(ScalarValue::Utf8(Some(json.to_string())));
+        }
         Ok(ScalarValue::Float64(self.compute()?))
     }
 

@@ -8,6 +8,7 @@ pub mod classification;
 pub mod correlation;
 pub mod ranking;
 pub mod regression;
+pub mod significance;
 
 #[cfg(test)]
 mod fixtures;
