@@ -77,8 +77,47 @@ pub struct AgreementArgs {
     pub read: ReadArgs,
 }
 
-/// Per dataset: key → label (the last row with a key wins), in key order.
-type Labels = BTreeMap<String, String>;
+/// Per dataset: (key, label) sorted by key, the last row with a key winning. Labels are
+/// interned: a run of ten million rows holds ten million keys and a handful of labels.
+#[derive(Default)]
+struct Labels {
+    rows: Vec<(Box<str>, u32)>,
+    names: Vec<String>,
+}
+
+impl Labels {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rows
+            .iter()
+            .map(|(k, l)| (k.as_ref(), self.names[*l as usize].as_str()))
+    }
+
+    /// (key, label in a, label in b) for the keys both have, in key order.
+    fn common<'a>(&'a self, b: &'a Labels) -> Vec<(&'a str, &'a str, &'a str)> {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (self.iter().peekable(), b.iter().peekable());
+        while let (Some((ka, la)), Some((kb, lb))) = (i.peek().copied(), j.peek().copied()) {
+            match ka.cmp(kb) {
+                std::cmp::Ordering::Less => {
+                    i.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    j.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push((ka, la, lb));
+                    i.next();
+                    j.next();
+                }
+            }
+        }
+        out
+    }
+}
 
 fn per_dataset<'a>(exprs: &'a [String], n: usize, what: &str) -> Result<Vec<&'a str>> {
     match exprs.len() {
@@ -98,25 +137,40 @@ async fn load(engine: &Engine, name: &str, dir: &str, key: &str, label: &str) ->
         q(key),
         q(label)
     );
-    let batches: Vec<_> = engine
-        .sql(&sql)
-        .await?
-        .execute_stream()
-        .await?
-        .try_collect()
-        .await?;
-    let mut out = Labels::new();
-    for b in &batches {
+    let mut stream = engine.sql(&sql).await?.execute_stream().await?;
+    let mut out = Labels::default();
+    let mut ids: std::collections::HashMap<String, u32> = Default::default();
+    while let Some(b) = stream.try_next().await? {
         let (k, l) = (
             b.column(0).as_string::<i32>(),
             b.column(1).as_string::<i32>(),
         );
         for i in 0..b.num_rows() {
             if k.is_valid(i) && l.is_valid(i) {
-                out.insert(k.value(i).to_string(), l.value(i).to_string());
+                let label = l.value(i);
+                let id = match ids.get(label) {
+                    Some(id) => *id,
+                    None => {
+                        let id = out.names.len() as u32;
+                        out.names.push(label.to_string());
+                        ids.insert(label.to_string(), id);
+                        id
+                    }
+                };
+                out.rows.push((k.value(i).into(), id));
             }
         }
     }
+    // Stable, so rows with one key stay in file order and the last is kept.
+    out.rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut kept: Vec<(Box<str>, u32)> = Vec::with_capacity(out.rows.len());
+    for row in std::mem::take(&mut out.rows) {
+        match kept.last_mut() {
+            Some(last) if last.0 == row.0 => *last = row,
+            _ => kept.push(row),
+        }
+    }
+    out.rows = kept;
     Ok(out)
 }
 
@@ -148,18 +202,14 @@ pub async fn run(args: AgreementArgs, _quiet: bool) -> Result<()> {
     for i in 0..n - 1 {
         let (a, b) = (&runs[i], &runs[i + 1]);
         let (name_a, name_b) = (&args.datasets[i], &args.datasets[i + 1]);
-        let common: Vec<(&String, &String, &String)> = a
-            .iter()
-            .filter_map(|(k, la)| b.get(k).map(|lb| (k, la, lb)))
-            .collect();
+        let common = a.common(b);
         let mut report = json!({
             "dataset_a": name_a, "dataset_b": name_b,
             "coverage": {"a": a.len(), "b": b.len(), "common": common.len(),
                          "only_a": a.len() - common.len(), "only_b": b.len() - common.len()},
         });
         if !common.is_empty() {
-            let confusion =
-                Confusion::from_pairs(common.iter().map(|(_, x, y)| (x.as_str(), y.as_str())));
+            let confusion = Confusion::from_pairs(common.iter().map(|(_, x, y)| (*x, *y)));
             let agree = confusion.agreements();
             let kappa = confusion.kappa(Weights::Nominal);
             report["agreement_rate"] = json!(agree as f64 / common.len() as f64);
@@ -169,14 +219,14 @@ pub async fn run(args: AgreementArgs, _quiet: bool) -> Result<()> {
             report["interpretation"] = json!(kappa.map(interpret_kappa));
             report["labels"] = json!(confusion.labels);
             report["confusion_matrix"] = json!(confusion.matrix);
-            let dist = |m: &Labels| {
-                let mut d: BTreeMap<String, u64> = BTreeMap::new();
-                common
-                    .iter()
-                    .for_each(|(k, _, _)| *d.entry(m[*k].clone()).or_default() += 1);
+            let dist = |col: usize| {
+                let mut d: BTreeMap<&str, u64> = BTreeMap::new();
+                for t in &common {
+                    *d.entry(if col == 0 { t.1 } else { t.2 }).or_default() += 1;
+                }
                 d
             };
-            report["label_distribution"] = json!({"a": dist(a), "b": dist(b)});
+            report["label_distribution"] = json!({"a": dist(0), "b": dist(1)});
             if args.ordinal {
                 let values = |col: usize| -> Result<Vec<f64>> {
                     common

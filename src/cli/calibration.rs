@@ -14,8 +14,7 @@ use comfy_table::{CellAlignment, Table};
 use pick_udfs::jq::Program;
 use pick_udfs::metrics::agreement::label_order;
 use pick_udfs::metrics::calibration::ece;
-use pick_udfs::metrics::correlation::{kendall_tau_b, pearson, spearman};
-use pick_udfs::metrics::ranking::roc_auc;
+use pick_udfs::metrics::correlation::{kendall_tau_b, pearson};
 use pick_udfs::metrics::regression::errors;
 use pick_udfs::metrics::significance::{kendall_pvalue, pearson_pvalue, spearman_pvalue};
 
@@ -204,29 +203,18 @@ pub fn evaluate(pred: &[f64], labels: &[String], bins: usize) -> CalibrationRepo
     let k = unique.len();
     let yf: Vec<f64> = y.iter().map(|&v| v as f64).collect();
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let ranked = RankedByPrediction::new(pred, &y, k);
     let mut aucs = Vec::new();
     let (mut weighted, mut weight) = (0.0, 0.0);
-    for t in 1..k {
-        let pos: Vec<bool> = y.iter().map(|&v| v >= t).collect();
-        if let Some(a) = roc_auc(pred, &pos) {
-            let n_pos = pos.iter().filter(|&&p| p).count() as f64;
-            aucs.push(a);
+    for (t, auc) in ranked.threshold_aucs.iter().enumerate() {
+        if let Some(a) = auc {
+            let n_pos = ranked.class_sizes[t + 1..].iter().sum::<u64>() as f64;
+            aucs.push(*a);
             weighted += a * n_pos;
             weight += n_pos;
         }
     }
-    let mut ordinal = Vec::new();
-    for t in 0..k.saturating_sub(1) {
-        let (p, pos): (Vec<f64>, Vec<bool>) = y
-            .iter()
-            .zip(pred)
-            .filter(|(v, _)| **v == t || **v == t + 1)
-            .map(|(v, p)| (*p, *v == t + 1))
-            .unzip();
-        if let Some(a) = roc_auc(&p, &pos) {
-            ordinal.push(a);
-        }
-    }
+    let ordinal: Vec<f64> = ranked.adjacent_aucs.iter().flatten().copied().collect();
     let target: Vec<f64> = if k > 1 {
         yf.iter().map(|v| v / (k - 1) as f64).collect()
     } else {
@@ -266,7 +254,9 @@ pub fn evaluate(pred: &[f64], labels: &[String], bins: usize) -> CalibrationRepo
         macro_auc: mean(&aucs),
         weighted_auc: (weight > 0.0).then(|| weighted / weight),
         ordinal_auc: mean(&ordinal),
-        spearman: with_p(spearman(pred, &yf), &|r| spearman_pvalue(r, n)),
+        spearman: with_p(pearson(&ranked.pred_ranks, &ranked.class_ranks(&y)), &|r| {
+            spearman_pvalue(r, n)
+        }),
         kendall: with_p(kendall_tau_b(pred, &yf), &|t| kendall_pvalue(t, pred, &yf)),
         pearson: with_p(pearson(pred, &yf), &|r| pearson_pvalue(r, n)),
         mse: err.mse,
@@ -277,6 +267,100 @@ pub fn evaluate(pred: &[f64], labels: &[String], bins: usize) -> CalibrationRepo
         bins: bin_list,
         per_class,
         unique,
+    }
+}
+
+/// Every AUC eval-calibration reports, from one sort of the predictions: Mann-Whitney U with
+/// ties counting ½, accumulated over groups of equal predictions with per-class counts
+/// (O(n log n + n·K) instead of a sort per threshold).
+struct RankedByPrediction {
+    class_sizes: Vec<u64>,
+    /// AUC of `gold ≥ t` against the rest, t = 1..K−1.
+    threshold_aucs: Vec<Option<f64>>,
+    /// AUC of grade t+1 against grade t among those two, t = 0..K−2.
+    adjacent_aucs: Vec<Option<f64>>,
+    /// Average ranks (1-based) of the predictions, as scipy's `rankdata`.
+    pred_ranks: Vec<f64>,
+}
+
+impl RankedByPrediction {
+    fn new(pred: &[f64], y: &[usize], k: usize) -> RankedByPrediction {
+        let n = pred.len();
+        let mut order: Vec<(f64, u32)> = pred
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, i as u32))
+            .collect();
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut sizes = vec![0u64; k];
+        for &c in y {
+            sizes[c] += 1;
+        }
+        let mut below = vec![0u64; k];
+        let mut group = vec![0u64; k];
+        let mut u_threshold = vec![0.0f64; k];
+        let mut u_adjacent = vec![0.0f64; k];
+        let mut pred_ranks = vec![0.0; n];
+        let mut i = 0;
+        while i < n {
+            let mut j = i;
+            while j + 1 < n && order[j + 1].0 == order[i].0 {
+                j += 1;
+            }
+            group.iter_mut().for_each(|g| *g = 0);
+            let rank = (i + j) as f64 / 2.0 + 1.0;
+            for &(_, idx) in &order[i..=j] {
+                group[y[idx as usize]] += 1;
+                pred_ranks[idx as usize] = rank;
+            }
+            // Positives `≥ t` above negatives `< t`: below + half the ties.
+            let (mut neg_below, mut neg_tied) = (0u64, 0u64);
+            let mut pos_here: u64 = group.iter().sum();
+            for t in 1..k {
+                neg_below += below[t - 1];
+                neg_tied += group[t - 1];
+                pos_here -= group[t - 1];
+                u_threshold[t] += pos_here as f64 * (neg_below as f64 + 0.5 * neg_tied as f64);
+            }
+            for t in 0..k.saturating_sub(1) {
+                u_adjacent[t] += group[t + 1] as f64 * (below[t] as f64 + 0.5 * group[t] as f64);
+            }
+            for c in 0..k {
+                below[c] += group[c];
+            }
+            i = j + 1;
+        }
+        let auc = |u: f64, pos: u64, neg: u64| {
+            (pos > 0 && neg > 0).then(|| u / (pos as f64 * neg as f64))
+        };
+        RankedByPrediction {
+            threshold_aucs: (1..k)
+                .map(|t| {
+                    let pos: u64 = sizes[t..].iter().sum();
+                    auc(u_threshold[t], pos, n as u64 - pos)
+                })
+                .collect(),
+            adjacent_aucs: (0..k.saturating_sub(1))
+                .map(|t| auc(u_adjacent[t], sizes[t + 1], sizes[t]))
+                .collect(),
+            class_sizes: sizes,
+            pred_ranks,
+        }
+    }
+
+    /// Average ranks of the gold grades (a grade's rows share the middle of its run).
+    fn class_ranks(&self, y: &[usize]) -> Vec<f64> {
+        let mut start = 0u64;
+        let mut rank = Vec::with_capacity(self.class_sizes.len());
+        for &size in &self.class_sizes {
+            rank.push(if size == 0 {
+                0.0
+            } else {
+                (2 * start + size - 1) as f64 / 2.0 + 1.0
+            });
+            start += size;
+        }
+        y.iter().map(|&c| rank[c]).collect()
     }
 }
 
