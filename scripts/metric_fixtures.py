@@ -50,6 +50,9 @@ def numeric_case(name, x, y):
             "pearson": safe(lambda: stats.pearsonr(x, y)[0]) if len(x) >= 2 else None,
             "spearman": safe(lambda: stats.spearmanr(x, y)[0]) if len(x) >= 2 else None,
             "kendall_tau_b": safe(lambda: stats.kendalltau(x, y)[0]) if len(x) >= 2 else None,
+            "pearson_pvalue": safe(lambda: stats.pearsonr(x, y)[1]) if len(x) >= 3 else None,
+            "spearman_pvalue": safe(lambda: stats.spearmanr(x, y)[1]) if len(x) >= 3 else None,
+            "kendall_pvalue": safe(lambda: stats.kendalltau(x, y, method="asymptotic")[1]) if len(x) >= 3 else None,
             "mae": safe(lambda: metrics.mean_absolute_error(y, x)),
             "mse": safe(lambda: metrics.mean_squared_error(y, x)),
             "r2": safe(lambda: metrics.r2_score(y, x)) if len(x) >= 2 else None,
@@ -91,6 +94,7 @@ def label_case(name, a, b):
             # sklearn weighs by label index; equal to value distance when labels are consecutive.
             "kappa_linear": safe(lambda: metrics.cohen_kappa_score(a, b, labels=labels, weights="linear")) if consecutive else None,
             "kappa_quadratic": safe(lambda: metrics.cohen_kappa_score(a, b, labels=labels, weights="quadratic")) if consecutive else None,
+            "confusion_matrix": metrics.confusion_matrix(a, b, labels=labels).tolist(),
             "per_class": [
                 {"label": l, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
                 for i, l in enumerate(labels)

@@ -10,6 +10,7 @@ use super::correlation::{kendall_tau_b, pearson, spearman};
 use super::quantile;
 use super::ranking::{average_precision, roc_auc};
 use super::regression::errors;
+use super::significance::{kendall_pvalue, pearson_pvalue, spearman_pvalue};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
@@ -88,11 +89,39 @@ fn kernels_match_reference_implementations() {
                 );
             }
             check(name, "ece", ece(&x, &y, 10).map(|(e, _)| e), &case["ece10"]);
+            // p-values: relative agreement, since they run down to 1e-60.
+            let n = x.len();
+            let rel = |metric: &str, got: Option<f64>, want: &Value| match (got, want.as_f64()) {
+                (Some(g), Some(w)) => assert!(
+                    (g - w).abs() <= 1e-6 * w.abs() + 1e-15,
+                    "{name}: {metric} = {g}, reference {w}"
+                ),
+                (None, None) => {}
+                (g, _) => panic!("{name}: {metric} = {g:?}, reference {want}"),
+            };
+            rel(
+                "pearson p",
+                pearson(&x, &y).and_then(|r| pearson_pvalue(r, n)),
+                &case["pearson_pvalue"],
+            );
+            rel(
+                "spearman p",
+                spearman(&x, &y).and_then(|r| spearman_pvalue(r, n)),
+                &case["spearman_pvalue"],
+            );
+            rel(
+                "kendall p",
+                kendall_tau_b(&x, &y).and_then(|t| kendall_pvalue(t, &x, &y)),
+                &case["kendall_pvalue"],
+            );
         } else {
             let (a, b) = (strings(&case["a"]), strings(&case["b"]));
             let c = Confusion::from_pairs(a.iter().copied().zip(b.iter().copied()));
             assert_eq!(c.labels, strings(&case["labels"]), "{name}: label order");
             check(name, "kappa", c.kappa(Weights::Nominal), &case["kappa"]);
+            let matrix: Vec<Vec<u64>> =
+                serde_json::from_value(case["confusion_matrix"].clone()).unwrap();
+            assert_eq!(c.matrix, matrix, "{name}: confusion matrix");
             if !case["kappa_linear"].is_null() {
                 check(
                     name,
