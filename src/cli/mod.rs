@@ -6,6 +6,7 @@ pub mod bench;
 pub mod calibration;
 pub mod count_tokens;
 pub mod export;
+pub mod fasttext_convert;
 pub mod flags;
 pub mod import_hf;
 pub mod inputs;
@@ -63,6 +64,8 @@ pub enum Command {
     ReshardDataset(reshard::ReshardArgs),
     /// Label histogram or statistics, and key lengths, of a dataset.
     LabelDistribution(label_distribution::LabelDistributionArgs),
+    /// Write train/valid/test as fastText training files (`__label__x text`) with report.yaml.
+    ConvertToFasttext(fasttext_convert::ConvertArgs),
     /// Count tokenizer tokens over datasets.
     CountTokens(count_tokens::CountTokensArgs),
     /// Scalar predictions against ordinal gold labels: AUCs, correlations, errors, calibration.
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::SampleDataset(args) => sample::run(args, cli.quiet).await,
         Command::ReshardDataset(args) => reshard::run(args, cli.quiet).await,
         Command::LabelDistribution(args) => label_distribution::run(args, cli.quiet).await,
+        Command::ConvertToFasttext(args) => fasttext_convert::run(args, cli.quiet).await,
         Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
         Command::EvalCalibration(args) => calibration::eval(args, cli.quiet).await,
         Command::TrainCalibration(args) => calibration::train(args, cli.quiet).await,

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli_calibration;
 mod cli_export;
+mod cli_fasttext;
 mod cli_normalize;
 mod cli_prep;
 mod cli_sql;

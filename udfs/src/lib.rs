@@ -2,6 +2,7 @@
 //! wrapper in its own module; `register_all` is the one list of what exists.
 
 pub mod aggregates;
+pub mod fasttext_text;
 pub mod jq;
 pub mod jq_path;
 pub mod labels;
@@ -25,6 +26,7 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(text::sql::Normalize::new()),
         ScalarUDF::from(require::RequireValue::new()),
         ScalarUDF::from(text::sql::TokenCount::new()),
+        ScalarUDF::from(fasttext_text::FasttextText::new()),
     ]
 }
 
