@@ -14,7 +14,7 @@ use arrow::datatypes::{Float64Type, Int64Type};
 use clap::Args;
 
 use crate::cli::ReadArgs;
-use crate::cli::flags::{field_expression, usage};
+use crate::cli::flags::{TextLabelArgs, usage};
 use crate::cli::inputs::Inputs;
 use crate::cli::normalize::quote_literal;
 use crate::dataset::Codec;
@@ -30,21 +30,9 @@ pub const SHARD_ROWS: u64 = 100_000;
 
 #[derive(Debug, Args)]
 pub struct BalanceArgs {
-    /// jq expression for the text of a row.
-    #[arg(long = "text-expression", default_value = ".text", value_name = "JQ")]
-    pub text_expression: String,
-
-    /// jq expression for the label of a row.
-    #[arg(long = "label-expression", default_value = ".score", value_name = "JQ")]
-    pub label_expression: String,
-
-    /// Deprecated: the text field (`.F`); also the key the text is written under.
-    #[arg(short = 't', long = "text-field", value_name = "FIELD")]
-    pub text_field: Option<String>,
-
-    /// Deprecated: the label field (`.F`); also the key the label is written under.
-    #[arg(short = 'l', long = "label-field", value_name = "FIELD")]
-    pub label_field: Option<String>,
+    /// The text and label (`-tt`/`-ll`; the deprecated `-t`/`-l` also name the output keys).
+    #[command(flatten)]
+    pub fields: TextLabelArgs,
 
     /// Dataset with train/ (valid/, test/) splits; repeat to merge several.
     #[arg(short = 'i', long = "input-dir", value_name = "DIR", required = true)]
@@ -80,23 +68,17 @@ struct LabelCut {
 
 pub async fn run(args: BalanceArgs, quiet: bool) -> Result<()> {
     let started = std::time::Instant::now();
-    let text = field_expression(
-        args.text_field.as_deref(),
-        &args.text_expression,
-        "text",
-        quiet,
-    );
-    let label = field_expression(
-        args.label_field.as_deref(),
-        &args.label_expression,
-        "label",
-        quiet,
-    );
-    for (flag, e) in [("--text-expression", &text), ("--label-expression", &label)] {
-        pick_udfs::jq::Program::compile(e).map_err(|e| usage(format!("{flag}: {e}")))?;
-    }
-    let text_key = args.text_field.clone().unwrap_or_else(|| "text".into());
-    let label_key = args.label_field.clone().unwrap_or_else(|| "score".into());
+    let (text, label) = args.fields.expressions(quiet)?;
+    let text_key = args
+        .fields
+        .text_field
+        .clone()
+        .unwrap_or_else(|| "text".into());
+    let label_key = args
+        .fields
+        .label_field
+        .clone()
+        .unwrap_or_else(|| "score".into());
 
     let inputs = Inputs::open(&args.inputs, args.read.options())?;
     let splits: Vec<&str> = SPLITS

@@ -13,12 +13,11 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
 use clap::Args;
 use futures::TryStreamExt;
-use pick_udfs::jq::Program;
 use pick_udfs::labels::normalize_label;
 use pick_udfs::text::Normalizer;
 
 use crate::cli::ReadArgs;
-use crate::cli::flags::{field_expression, usage};
+use crate::cli::flags::{TextLabelArgs, usage};
 use crate::cli::normalize::{quote_literal, required_value};
 use crate::dataset::sink::PendingFile;
 use crate::dataset::{Dataset, Shard};
@@ -28,21 +27,9 @@ use crate::yaml::Yaml;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// jq expression for the text of a row.
-    #[arg(long = "text-expression", default_value = ".text", value_name = "JQ")]
-    pub text_expression: String,
-
-    /// jq expression for the label (with --multi-label: an object of criteria).
-    #[arg(long = "label-expression", default_value = ".score", value_name = "JQ")]
-    pub label_expression: String,
-
-    /// Deprecated: the text field (`.F`).
-    #[arg(short = 't', long = "text-field", value_name = "FIELD")]
-    pub text_field: Option<String>,
-
-    /// Deprecated: the label field (`.F`).
-    #[arg(short = 'l', long = "label-field", value_name = "FIELD")]
-    pub label_field: Option<String>,
+    /// The text and label (`-tt`/`-ll`; with --multi-label the label is an object of criteria).
+    #[command(flatten)]
+    pub fields: TextLabelArgs,
 
     /// Dataset with train/ and test/ (and optionally valid/).
     #[arg(short = 'i', long = "input-dir", value_name = "DIR")]
@@ -144,21 +131,7 @@ fn multi_labels(json: &str) -> Result<Vec<String>> {
 }
 
 pub async fn run(args: ConvertArgs, quiet: bool) -> Result<()> {
-    let text = field_expression(
-        args.text_field.as_deref(),
-        &args.text_expression,
-        "text",
-        quiet,
-    );
-    let label = field_expression(
-        args.label_field.as_deref(),
-        &args.label_expression,
-        "label",
-        quiet,
-    );
-    for (flag, e) in [("--text-expression", &text), ("--label-expression", &label)] {
-        Program::compile(e).map_err(|e| usage(format!("{flag}: {e}")))?;
-    }
+    let (text, label) = args.fields.expressions(quiet)?;
     let dataset = Arc::new(Dataset::open(&args.input, args.read.options())?);
     let split = |name: &str| -> Vec<Arc<Shard>> {
         dataset

@@ -54,6 +54,49 @@ pub fn field_expression(field: Option<&str>, expression: &str, flag: &str, quiet
     }
 }
 
+/// The text and label of a row as bonepick's training commands take them: `-tt`/`-ll` jq
+/// expressions, or the deprecated `-t`/`-l` field names (which win, with a warning).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TextLabelArgs {
+    /// jq expression for the text of a row (`-tt`).
+    #[arg(long = "text-expression", default_value = ".text", value_name = "JQ")]
+    pub text_expression: String,
+
+    /// jq expression for the label of a row (`-ll`).
+    #[arg(long = "label-expression", default_value = ".score", value_name = "JQ")]
+    pub label_expression: String,
+
+    /// Deprecated: the text field (`.F`).
+    #[arg(short = 't', long = "text-field", value_name = "FIELD")]
+    pub text_field: Option<String>,
+
+    /// Deprecated: the label field (`.F`).
+    #[arg(short = 'l', long = "label-field", value_name = "FIELD")]
+    pub label_field: Option<String>,
+}
+
+impl TextLabelArgs {
+    /// The text and label expressions in force, both checked to compile (a usage error if not).
+    pub fn expressions(&self, quiet: bool) -> Result<(String, String)> {
+        let text = field_expression(
+            self.text_field.as_deref(),
+            &self.text_expression,
+            "text",
+            quiet,
+        );
+        let label = field_expression(
+            self.label_field.as_deref(),
+            &self.label_expression,
+            "label",
+            quiet,
+        );
+        for (flag, e) in [("--text-expression", &text), ("--label-expression", &label)] {
+            pick_udfs::jq::Program::compile(e).map_err(|e| usage(format!("{flag}: {e}")))?;
+        }
+        Ok((text, label))
+    }
+}
+
 /// `.name` for an identifier, `."odd name"` otherwise.
 pub fn field_path(field: &str) -> String {
     let plain = field
