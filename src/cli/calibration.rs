@@ -104,8 +104,28 @@ pub struct TrainCalibrationArgs {
     pub read: ReadArgs,
 }
 
-/// (prediction, label) of every row of every dataset, in dataset then file order: the
-/// label as Python's `str()`, the prediction too (`as_label`) or as JSON text.
+/// Labels met so far, each stored once.
+#[derive(Default)]
+struct Interned {
+    names: Vec<String>,
+    ids: std::collections::HashMap<String, u32>,
+}
+
+impl Interned {
+    fn id(&mut self, label: &str) -> u32 {
+        if let Some(id) = self.ids.get(label) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(label.to_string());
+        self.ids.insert(label.to_string(), id);
+        id
+    }
+}
+
+/// Calls `on_row(prediction, label)` for every row of every dataset, in dataset, file and row
+/// order, streaming shard by shard: the label as Python's `str()`, the prediction too
+/// (`as_label`) or as JSON text. Returns the number of rows.
 async fn load(
     dirs: &[String],
     read: &ReadArgs,
@@ -113,8 +133,9 @@ async fn load(
     prediction: &str,
     as_label: bool,
     label: &str,
-) -> Result<Vec<(String, String)>> {
-    let mut rows = Vec::new();
+    mut on_row: impl FnMut(&str, &str) -> Result<()>,
+) -> Result<usize> {
+    let mut rows = 0;
     for dir in dirs {
         let dataset = Dataset::open(dir, read.options())?;
         let value = |expr: &str, what: &str| {
@@ -131,21 +152,25 @@ async fn load(
             p
         };
         let l = format!("label({}, '.')", value(label, "label"));
-        let engine = Engine::new(dataset.options.clone(), partitions);
-        engine.register_dataset("t", dataset)?;
-        let sql = format!("SELECT {p} AS p, {l} AS l FROM t ORDER BY _file, _row");
-        for b in engine.sql(&sql).await?.collect().await? {
-            let p = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
-            let l = arrow::compute::cast(b.column(1), &DataType::Utf8)?;
-            let (p, l) = (p.as_string::<i32>(), l.as_string::<i32>());
-            for i in 0..b.num_rows() {
-                if !p.is_null(i) && !l.is_null(i) {
-                    rows.push((p.value(i).to_string(), l.value(i).to_string()));
+        let sql = format!("SELECT {p} AS p, {l} AS l FROM t ORDER BY _row");
+        for shard in &dataset.shards {
+            let engine = Engine::new(dataset.options.clone(), partitions);
+            engine.register_dataset("t", dataset.subset(vec![std::sync::Arc::clone(shard)]))?;
+            let mut stream = engine.sql(&sql).await?.execute_stream().await?;
+            while let Some(b) = futures::TryStreamExt::try_next(&mut stream).await? {
+                let p = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+                let l = arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+                let (p, l) = (p.as_string::<i32>(), l.as_string::<i32>());
+                for i in 0..b.num_rows() {
+                    if !p.is_null(i) && !l.is_null(i) {
+                        on_row(p.value(i), l.value(i))?;
+                        rows += 1;
+                    }
                 }
             }
         }
     }
-    if rows.is_empty() {
+    if rows == 0 {
         return Err(PickError::Failed(format!("no rows in {}", dirs.join(", "))));
     }
     Ok(rows)
@@ -160,20 +185,17 @@ fn python_float(s: &str) -> Option<f64> {
     }
 }
 
-/// Sorted distinct labels and each row's rank among them.
-fn ranks(labels: &[String]) -> (Vec<String>, Vec<usize>) {
-    let mut unique: Vec<String> = labels
+/// The distinct labels in order (numbers numerically; `3` and `3.0` are one) and the rank of
+/// each interned label among them.
+fn ranks(names: &[String]) -> (Vec<String>, Vec<usize>) {
+    let mut unique: Vec<String> = names.to_vec();
+    unique.sort_by(|a, b| label_order(a, b).then_with(|| a.cmp(b)));
+    unique.dedup_by(|b, a| label_order(a, b) == std::cmp::Ordering::Equal);
+    let rank = names
         .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+        .map(|l| unique.partition_point(|u| label_order(u, l) == std::cmp::Ordering::Less))
         .collect();
-    unique.sort_by(|a, b| label_order(a, b));
-    let y = labels
-        .iter()
-        .map(|l| unique.binary_search_by(|u| label_order(u, l)).unwrap_or(0))
-        .collect();
-    (unique, y)
+    (unique, rank)
 }
 
 /// Everything eval-calibration reports, as numbers.
@@ -198,12 +220,11 @@ pub struct CalibrationReport {
     pub per_class: Vec<(String, usize, f64, f64, f64, f64, f64)>,
 }
 
-pub fn evaluate(pred: &[f64], labels: &[String], bins: usize) -> CalibrationReport {
-    let (unique, y) = ranks(labels);
+pub fn evaluate(pred: &[f64], y: &[usize], unique: Vec<String>, bins: usize) -> CalibrationReport {
     let k = unique.len();
     let yf: Vec<f64> = y.iter().map(|&v| v as f64).collect();
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let ranked = RankedByPrediction::new(pred, &y, k);
+    let ranked = RankedByPrediction::new(pred, y, k);
     let mut aucs = Vec::new();
     let (mut weighted, mut weight) = (0.0, 0.0);
     for (t, auc) in ranked.threshold_aucs.iter().enumerate() {
@@ -254,7 +275,7 @@ pub fn evaluate(pred: &[f64], labels: &[String], bins: usize) -> CalibrationRepo
         macro_auc: mean(&aucs),
         weighted_auc: (weight > 0.0).then(|| weighted / weight),
         ordinal_auc: mean(&ordinal),
-        spearman: with_p(pearson(&ranked.pred_ranks, &ranked.class_ranks(&y)), &|r| {
+        spearman: with_p(pearson(&ranked.pred_ranks, &ranked.class_ranks(y)), &|r| {
             spearman_pvalue(r, n)
         }),
         kendall: with_p(kendall_tau_b(pred, &yf), &|t| kendall_pvalue(t, pred, &yf)),
@@ -579,28 +600,32 @@ pub async fn eval(args: EvalCalibrationArgs, quiet: bool) -> Result<()> {
     if args.bins == 0 {
         return Err(usage("--num-calibration-bins must be at least 1"));
     }
-    let rows = load(
+    let mut pred = Vec::new();
+    let mut label_ids: Vec<u32> = Vec::new();
+    let mut labels = Interned::default();
+    load(
         &args.datasets,
         &args.read,
         args.num_proc,
         &args.prediction,
         true,
         &args.label,
+        |p, l| {
+            let v = python_float(p).ok_or_else(|| {
+                PickError::Failed(format!("the prediction `{p}` (label {l}) is not a number"))
+            })?;
+            pred.push(v);
+            label_ids.push(labels.id(l));
+            Ok(())
+        },
     )
     .await?;
-    let mut pred = Vec::with_capacity(rows.len());
-    let mut labels = Vec::with_capacity(rows.len());
-    for (p, l) in rows {
-        let v = python_float(&p).ok_or_else(|| {
-            PickError::Failed(format!("the prediction `{p}` (label {l}) is not a number"))
-        })?;
-        pred.push(v);
-        labels.push(l);
-    }
+    let (unique, rank) = ranks(&labels.names);
+    let y: Vec<usize> = label_ids.iter().map(|&i| rank[i as usize]).collect();
     if !quiet && pred.iter().any(|p| !(0.0..=1.0).contains(p)) {
         eprintln!("warning: some predictions are outside [0, 1]");
     }
-    let report = evaluate(&pred, &labels, args.bins);
+    let report = evaluate(&pred, &y, unique, args.bins);
     report.print(!args.no_histogram, !args.no_calibration);
     if let Some(out) = &args.output {
         write_yaml(out, &report.yaml(&args))?;
@@ -817,37 +842,39 @@ pub async fn train(args: TrainCalibrationArgs, quiet: bool) -> Result<()> {
     for (flag, e) in [("-p", &args.prediction), ("-l", &args.label)] {
         Program::compile(e).map_err(|e| usage(format!("{flag}: {e}")))?;
     }
-    let rows = load(
+    let mut objects = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut label_ids: Vec<u32> = Vec::new();
+    let mut labels = Interned::default();
+    load(
         &args.datasets,
         &args.read,
         args.num_proc,
         &args.prediction,
         false,
         &args.label,
+        |p, l| {
+            let v: serde_json::Value = serde_json::from_str(p)
+                .map_err(|e| PickError::Failed(format!("prediction `{p}`: {e}")))?;
+            let serde_json::Value::Object(map) = v else {
+                return Err(PickError::Failed(format!(
+                    "the prediction expression gave `{p}`, not an object of numbers"
+                )));
+            };
+            let mut comps = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                let x = v.as_f64().filter(|_| v.is_number()).ok_or_else(|| {
+                    PickError::Failed(format!("component `{k}` is `{v}`, not a number"))
+                })?;
+                names.insert(k.clone());
+                comps.push((k, x));
+            }
+            objects.push(comps);
+            label_ids.push(labels.id(l));
+            Ok(())
+        },
     )
     .await?;
-    let mut objects = Vec::with_capacity(rows.len());
-    let mut names = BTreeSet::new();
-    let mut labels = Vec::with_capacity(rows.len());
-    for (p, l) in rows {
-        let v: serde_json::Value = serde_json::from_str(&p)
-            .map_err(|e| PickError::Failed(format!("prediction `{p}`: {e}")))?;
-        let serde_json::Value::Object(map) = v else {
-            return Err(PickError::Failed(format!(
-                "the prediction expression gave `{p}`, not an object of numbers"
-            )));
-        };
-        let mut comps = Vec::with_capacity(map.len());
-        for (k, v) in map {
-            let x = v.as_f64().filter(|_| v.is_number()).ok_or_else(|| {
-                PickError::Failed(format!("component `{k}` is `{v}`, not a number"))
-            })?;
-            names.insert(k.clone());
-            comps.push((k, x));
-        }
-        objects.push(comps);
-        labels.push(l);
-    }
     let names: Vec<String> = names.into_iter().collect();
     let x: Vec<Vec<f64>> = objects
         .iter()
@@ -858,7 +885,8 @@ pub async fn train(args: TrainCalibrationArgs, quiet: bool) -> Result<()> {
                 .collect()
         })
         .collect();
-    let (unique, y) = ranks(&labels);
+    let (unique, rank) = ranks(&labels.names);
+    let y: Vec<usize> = label_ids.iter().map(|&i| rank[i as usize]).collect();
     let k = unique.len();
     let target: Vec<f64> = y
         .iter()
