@@ -15,6 +15,7 @@ use pick_udfs::metrics::regression::errors;
 use serde_json::json;
 
 use crate::cli::ReadArgs;
+use crate::cli::interned::Interned;
 use crate::engine::Engine;
 use crate::error::{PickError, Result};
 
@@ -129,35 +130,30 @@ fn per_dataset<'a>(exprs: &'a [String], n: usize, what: &str) -> Result<Vec<&'a 
     }
 }
 
-async fn load(engine: &Engine, name: &str, dir: &str, key: &str, label: &str) -> Result<Labels> {
-    engine.register(name, dir)?;
+/// Streams a run shard by shard, in file and row order (the last row of a key wins).
+async fn load(read: &ReadArgs, dir: &str, key: &str, label: &str) -> Result<Labels> {
+    let dataset = crate::dataset::Dataset::open(dir, read.options())?;
     let q = |e: &str| e.replace('\'', "''");
     let sql = format!(
-        "SELECT label(_json, '{}') AS k, label(_json, '{}') AS l FROM {name} ORDER BY _file, _row",
+        "SELECT label(_json, '{}') AS k, label(_json, '{}') AS l FROM t ORDER BY _row",
         q(key),
         q(label)
     );
-    let mut stream = engine.sql(&sql).await?.execute_stream().await?;
     let mut out = Labels::default();
-    let mut ids: std::collections::HashMap<String, u32> = Default::default();
-    while let Some(b) = stream.try_next().await? {
-        let (k, l) = (
-            b.column(0).as_string::<i32>(),
-            b.column(1).as_string::<i32>(),
-        );
-        for i in 0..b.num_rows() {
-            if k.is_valid(i) && l.is_valid(i) {
-                let label = l.value(i);
-                let id = match ids.get(label) {
-                    Some(id) => *id,
-                    None => {
-                        let id = out.names.len() as u32;
-                        out.names.push(label.to_string());
-                        ids.insert(label.to_string(), id);
-                        id
-                    }
-                };
-                out.rows.push((k.value(i).into(), id));
+    let mut labels = Interned::default();
+    for shard in &dataset.shards {
+        let engine = Engine::new(dataset.options.clone(), 0);
+        engine.register_dataset("t", dataset.subset(vec![std::sync::Arc::clone(shard)]))?;
+        let mut stream = engine.sql(&sql).await?.execute_stream().await?;
+        while let Some(b) = stream.try_next().await? {
+            let (k, l) = (
+                b.column(0).as_string::<i32>(),
+                b.column(1).as_string::<i32>(),
+            );
+            for i in 0..b.num_rows() {
+                if k.is_valid(i) && l.is_valid(i) {
+                    out.rows.push((k.value(i).into(), labels.id(l.value(i))));
+                }
             }
         }
     }
@@ -171,6 +167,7 @@ async fn load(engine: &Engine, name: &str, dir: &str, key: &str, label: &str) ->
         }
     }
     out.rows = kept;
+    out.names = labels.names;
     Ok(out)
 }
 
@@ -193,10 +190,9 @@ pub async fn run(args: AgreementArgs, _quiet: bool) -> Result<()> {
     for e in labels.iter().chain(&keys) {
         Program::compile(e).map_err(|e| PickError::Usage(e.to_string()))?;
     }
-    let engine = Engine::new(args.read.options(), 0);
     let mut runs = Vec::with_capacity(n);
     for (i, dir) in args.datasets.iter().enumerate() {
-        runs.push(load(&engine, &format!("d{i}"), dir, keys[i], labels[i]).await?);
+        runs.push(load(&args.read, dir, keys[i], labels[i]).await?);
     }
     let mut reports = Vec::new();
     for i in 0..n - 1 {

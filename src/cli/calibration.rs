@@ -20,6 +20,7 @@ use pick_udfs::metrics::significance::{kendall_pvalue, pearson_pvalue, spearman_
 
 use crate::cli::ReadArgs;
 use crate::cli::flags::usage;
+use crate::cli::interned::Interned;
 use crate::cli::normalize::{quote_literal, required_value};
 use crate::dataset::Dataset;
 use crate::engine::Engine;
@@ -102,25 +103,6 @@ pub struct TrainCalibrationArgs {
 
     #[command(flatten)]
     pub read: ReadArgs,
-}
-
-/// Labels met so far, each stored once.
-#[derive(Default)]
-struct Interned {
-    names: Vec<String>,
-    ids: std::collections::HashMap<String, u32>,
-}
-
-impl Interned {
-    fn id(&mut self, label: &str) -> u32 {
-        if let Some(id) = self.ids.get(label) {
-            return *id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(label.to_string());
-        self.ids.insert(label.to_string(), id);
-        id
-    }
 }
 
 /// Calls `on_row(prediction, label)` for every row of every dataset, in dataset, file and row

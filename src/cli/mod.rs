@@ -10,6 +10,7 @@ pub mod fasttext_convert;
 pub mod flags;
 pub mod import_hf;
 pub mod inputs;
+pub mod interned;
 pub mod label_distribution;
 pub mod mirror;
 pub mod normalize;
