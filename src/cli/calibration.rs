@@ -21,7 +21,7 @@ use pick_udfs::metrics::significance::{kendall_pvalue, pearson_pvalue, spearman_
 use crate::cli::ReadArgs;
 use crate::cli::flags::usage;
 use crate::cli::interned::Interned;
-use crate::cli::normalize::{quote_literal, required_value};
+use crate::cli::normalize::{required_jq, required_label};
 use crate::dataset::Dataset;
 use crate::engine::Engine;
 use crate::error::{PickError, Result};
@@ -120,20 +120,12 @@ async fn load(
     let mut rows = 0;
     for dir in dirs {
         let dataset = Dataset::open(dir, read.options())?;
-        let value = |expr: &str, what: &str| {
-            required_value(
-                &dataset,
-                &format!("jq(_json, {})", quote_literal(expr)),
-                what,
-            )
-        };
-        let p = value(prediction, "prediction");
         let p = if as_label {
-            format!("label({p}, '.')")
+            required_label(&dataset, prediction, "prediction")
         } else {
-            p
+            required_jq(&dataset, prediction, "prediction")
         };
-        let l = format!("label({}, '.')", value(label, "label"));
+        let l = required_label(&dataset, label, "label");
         let sql = format!("SELECT {p} AS p, {l} AS l FROM t ORDER BY _row");
         for shard in &dataset.shards {
             let engine = Engine::new(dataset.options.clone(), partitions);

@@ -6,7 +6,7 @@ use clap::Args;
 use pick_udfs::tokenizer::bundled;
 
 use crate::cli::ReadArgs;
-use crate::cli::normalize::{quote_literal, required};
+use crate::cli::normalize::{quote_literal, required, required_label};
 use crate::dataset::Dataset;
 use crate::engine::Engine;
 use crate::error::{PickError, Result};
@@ -63,7 +63,7 @@ fn text_sql(dataset: &Dataset, expression: &str) -> String {
     {
         return required(dataset, field);
     }
-    format!("label(_json, {})", quote_literal(expression))
+    required_label(dataset, expression, "text")
 }
 
 pub async fn run(args: CountTokensArgs, quiet: bool) -> Result<()> {

@@ -18,7 +18,7 @@ use pick_udfs::text::Normalizer;
 
 use crate::cli::ReadArgs;
 use crate::cli::flags::{TextLabelArgs, usage};
-use crate::cli::normalize::{quote_literal, required_value};
+use crate::cli::normalize::{quote_literal, required_jq, required_label};
 use crate::dataset::sink::PendingFile;
 use crate::dataset::{Dataset, Shard};
 use crate::engine::Engine;
@@ -149,14 +149,7 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<()> {
             )));
         }
     }
-    let value = |expr: &str, what: &str| {
-        required_value(
-            &dataset,
-            &format!("jq(_json, {})", quote_literal(expr)),
-            what,
-        )
-    };
-    let text_value = format!("label({}, '.')", value(&text, "text"));
+    let text_value = required_label(&dataset, &text, "text");
     let cut = match args.max_length {
         Some(n) => format!("substr({text_value}, 1, {n})"),
         None => text_value,
@@ -166,9 +159,9 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<()> {
         quote_literal(args.normalizer.name())
     );
     let label_sql = if args.multi_label {
-        value(&label, "label")
+        required_jq(&dataset, &label, "label")
     } else {
-        format!("label({}, '.')", value(&label, "label"))
+        required_label(&dataset, &label, "label")
     };
     let sql = format!("SELECT {label_sql} AS label, {text_sql} AS text FROM t ORDER BY _row");
     if args.show_sql {

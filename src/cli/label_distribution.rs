@@ -14,7 +14,7 @@ use comfy_table::{CellAlignment, Table};
 
 use crate::cli::ReadArgs;
 use crate::cli::flags::usage;
-use crate::cli::normalize::{quote_literal, required_value};
+use crate::cli::normalize::required_label;
 use crate::dataset::Dataset;
 use crate::engine::Engine;
 use crate::error::{PickError, Result};
@@ -80,19 +80,11 @@ pub async fn run(args: LabelDistributionArgs, _quiet: bool) -> Result<()> {
         return Err(usage("-b/--key-length-buckets must be at least 1"));
     }
     let dataset = Dataset::open(&args.dataset, args.read.options())?;
-    let label = required_value(
-        &dataset,
-        &format!("label(_json, {})", quote_literal(&args.label)),
-        "label",
-    );
+    let label = required_label(&dataset, &args.label, "label");
     let engine = Engine::new(dataset.options.clone(), args.num_proc);
     let label_sql = format!("SELECT {label} AS label, count(*) AS n FROM t GROUP BY 1");
     let key_sql = args.key.as_ref().map(|k| {
-        let key = required_value(
-            &dataset,
-            &format!("label(_json, {})", quote_literal(k)),
-            "key",
-        );
+        let key = required_label(&dataset, k, "key");
         format!("SELECT character_length({key}) AS len, count(*) AS n FROM t GROUP BY 1")
     });
     engine.register_dataset("t", dataset)?;

@@ -60,6 +60,21 @@ pub fn required_value(dataset: &Dataset, expr: &str, what: &str) -> String {
     )
 }
 
+/// `jq(_json, expr)` as JSON text, required: a row where the expression gives nothing (or null)
+/// is an error naming its file and row.
+pub fn required_jq(dataset: &Dataset, expr: &str, what: &str) -> String {
+    required_value(
+        dataset,
+        &format!("jq(_json, {})", quote_literal(expr)),
+        what,
+    )
+}
+
+/// The same, read as bonepick reads a label: Python's `str()` of the value.
+pub fn required_label(dataset: &Dataset, expr: &str, what: &str) -> String {
+    format!("label({}, '.')", required_jq(dataset, expr, what))
+}
+
 /// A top-level field every row must have.
 pub fn required(dataset: &Dataset, field: &str) -> String {
     required_value(dataset, &quote_ident(field), &format!("field {field:?}"))

@@ -6,8 +6,6 @@ use std::path::PathBuf;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use datafusion::physical_plan::SendableRecordBatchStream;
-use futures::TryStreamExt;
 
 use crate::dataset::sink::{FileSink, OutputFormat};
 use crate::error::{PickError, Result};
@@ -94,17 +92,4 @@ impl<P: Iterator<Item = Planned>> ShardedWriter<P> {
         self.close()?;
         Ok(self.written)
     }
-}
-
-/// Writes `stream` into the files of `plan` in order.
-pub async fn write_sharded(
-    mut stream: SendableRecordBatchStream,
-    plan: impl IntoIterator<Item = Planned>,
-    format: OutputFormat,
-) -> Result<Written> {
-    let mut writer = ShardedWriter::new(plan, format, stream.schema());
-    while let Some(batch) = stream.try_next().await? {
-        writer.write(&batch)?;
-    }
-    writer.finish()
 }

@@ -616,6 +616,16 @@ fn label_distribution_matches_bonepick() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("the label `code` (2416 rows) is not an integer"));
+    // A row without the label is named by file and row.
+    let tmp = tempfile::tempdir().unwrap();
+    write_file(&tmp.path().join("a.jsonl"), b"{\"s\":1}\n{\"t\":2}\n");
+    let o = pick(&["label-distribution", "-d", s(tmp.path()), "-l", ".s"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("a.jsonl: row 2: no label"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
