@@ -2,9 +2,11 @@
 //! wrapper in its own module; `register_all` is the one list of what exists.
 
 pub mod aggregates;
+pub mod fasttext;
 pub mod fasttext_text;
 pub mod jq;
 pub mod jq_path;
+pub mod json_set;
 pub mod labels;
 pub mod metrics;
 pub mod pyfmt;
@@ -27,6 +29,9 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(require::RequireValue::new()),
         ScalarUDF::from(text::sql::TokenCount::new()),
         ScalarUDF::from(fasttext_text::FasttextText::new()),
+        ScalarUDF::from(fasttext::FasttextPredict::new()),
+        ScalarUDF::from(fasttext::FasttextScore::new()),
+        ScalarUDF::from(json_set::JsonSet::new()),
     ]
 }
 

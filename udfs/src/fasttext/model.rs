@@ -1,0 +1,583 @@
+//! An official fastText model (`.bin`, or `.ftz` from `fasttext quantize`) read into memory once
+//! and shared by every thread: loading follows fastText 0.9.2's `FastText::loadModel`, prediction
+//! its `Model::predict` for every supervised loss.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+
+use super::ModelError;
+use super::dictionary::{Buckets, Dictionary, Entry, EntryKind};
+use super::matrix::{KSUB, Matrix, ProductQuantizer, QuantMatrix};
+
+const MAGIC: i32 = 793_712_314;
+const VERSION: i32 = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    HierarchicalSoftmax,
+    NegativeSampling,
+    Softmax,
+    OneVsAll,
+}
+
+impl Loss {
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::HierarchicalSoftmax => "hs",
+            Loss::NegativeSampling => "ns",
+            Loss::Softmax => "softmax",
+            Loss::OneVsAll => "ova",
+        }
+    }
+}
+
+/// The training arguments stored in a model file.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub dim: i32,
+    pub ws: i32,
+    pub epoch: i32,
+    pub min_count: i32,
+    pub neg: i32,
+    pub word_ngrams: i32,
+    pub loss: Loss,
+    pub supervised: bool,
+    pub bucket: i32,
+    pub minn: i32,
+    pub maxn: i32,
+    pub lr_update_rate: i32,
+    pub t: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    left: i32,
+    right: i32,
+    count: i64,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub path: PathBuf,
+    pub args: Args,
+    pub dict: Dictionary,
+    pub input: Matrix,
+    pub output: Matrix,
+    labels: Vec<String>,
+    /// Hierarchical softmax: the Huffman tree over label counts (leaves are labels).
+    tree: Vec<Node>,
+    sigmoid: Vec<f32>,
+}
+
+/// Buffers one thread reuses from document to document.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    ids: Vec<i32>,
+    hashes: Vec<i32>,
+    bytes: Vec<u8>,
+    hidden: Vec<f32>,
+    probs: Vec<f32>,
+}
+
+struct Reader<'a> {
+    inner: BufReader<File>,
+    path: &'a Path,
+    len: u64,
+}
+
+impl Reader<'_> {
+    fn bytes<const N: usize>(&mut self, what: &str) -> Result<[u8; N], ModelError> {
+        let mut b = [0u8; N];
+        self.inner
+            .read_exact(&mut b)
+            .map_err(|e| self.error(e, what))?;
+        Ok(b)
+    }
+
+    fn error(&self, e: std::io::Error, what: &str) -> ModelError {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            self.corrupt(format!("the file ends inside the {what} (truncated?)"))
+        } else {
+            ModelError::Io {
+                path: self.path.to_path_buf(),
+                source: e,
+            }
+        }
+    }
+
+    fn corrupt(&self, what: String) -> ModelError {
+        ModelError::Format {
+            path: self.path.to_path_buf(),
+            what,
+        }
+    }
+
+    fn i32(&mut self, what: &str) -> Result<i32, ModelError> {
+        Ok(i32::from_le_bytes(self.bytes(what)?))
+    }
+    fn i64(&mut self, what: &str) -> Result<i64, ModelError> {
+        Ok(i64::from_le_bytes(self.bytes(what)?))
+    }
+    fn f64(&mut self, what: &str) -> Result<f64, ModelError> {
+        Ok(f64::from_le_bytes(self.bytes(what)?))
+    }
+    fn u8(&mut self, what: &str) -> Result<u8, ModelError> {
+        Ok(self.bytes::<1>(what)?[0])
+    }
+    fn bool(&mut self, what: &str) -> Result<bool, ModelError> {
+        Ok(self.u8(what)? != 0)
+    }
+
+    /// `n` floats, refused before allocating when the file cannot hold them.
+    fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, ModelError> {
+        if (n as u64).saturating_mul(4) > self.len {
+            return Err(self.corrupt(format!(
+                "the file is too short for the {what} of {n} floats (truncated?)"
+            )));
+        }
+        let mut bytes = vec![0u8; 1 << 20];
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let take = ((n - out.len()) * 4).min(bytes.len());
+            self.inner
+                .read_exact(&mut bytes[..take])
+                .map_err(|e| self.error(e, what))?;
+            out.extend(
+                bytes[..take]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+        }
+        Ok(out)
+    }
+
+    fn u8s(&mut self, n: usize, what: &str) -> Result<Vec<u8>, ModelError> {
+        if n as u64 > self.len {
+            return Err(self.corrupt(format!(
+                "the file is too short for the {what} of {n} bytes (truncated?)"
+            )));
+        }
+        let mut out = vec![0u8; n];
+        self.inner
+            .read_exact(&mut out)
+            .map_err(|e| self.error(e, what))?;
+        Ok(out)
+    }
+
+    fn count(&mut self, v: i64, what: &str) -> Result<usize, ModelError> {
+        usize::try_from(v).map_err(|_| self.corrupt(format!("negative {what} ({v})")))
+    }
+
+    fn pq(&mut self) -> Result<ProductQuantizer, ModelError> {
+        let what = "product quantizer";
+        let dim = self.i32(what)?;
+        let nsubq = self.i32(what)?;
+        let dsub = self.i32(what)?;
+        let lastdsub = self.i32(what)?;
+        if dim <= 0 || nsubq <= 0 || dsub <= 0 || lastdsub <= 0 {
+            return Err(self.corrupt(format!(
+                "bad product quantizer (dim {dim}, nsubq {nsubq}, dsub {dsub}, lastdsub {lastdsub})"
+            )));
+        }
+        let centroids = self.f32s(dim as usize * KSUB, "quantizer centroids")?;
+        Ok(ProductQuantizer {
+            dim: dim as usize,
+            nsubq: nsubq as usize,
+            dsub: dsub as usize,
+            lastdsub: lastdsub as usize,
+            centroids,
+        })
+    }
+
+    fn matrix(&mut self, quantized: bool, what: &str) -> Result<Matrix, ModelError> {
+        if !quantized {
+            let rows = self.i64(what)?;
+            let rows = self.count(rows, what)?;
+            let cols = self.i64(what)?;
+            let cols = self.count(cols, what)?;
+            let data = self.f32s(rows.saturating_mul(cols), what)?;
+            return Ok(Matrix::Dense { rows, cols, data });
+        }
+        let qnorm = self.bool(what)?;
+        let rows = self.i64(what)?;
+        let rows = self.count(rows, what)?;
+        let cols = self.i64(what)?;
+        let cols = self.count(cols, what)?;
+        let codesize = self.i32(what)?;
+        let codesize = self.count(codesize as i64, what)?;
+        let codes = self.u8s(codesize, what)?;
+        let pq = self.pq()?;
+        if pq.nsubq * rows != codes.len() || pq.dim != cols {
+            return Err(self.corrupt(format!("the quantized {what} does not fit its codes")));
+        }
+        let norms = if qnorm {
+            let codes = self.u8s(rows, what)?;
+            Some((codes, self.pq()?))
+        } else {
+            None
+        };
+        Ok(Matrix::Quantized(QuantMatrix {
+            rows,
+            cols,
+            codes,
+            pq,
+            norms,
+        }))
+    }
+}
+
+impl Model {
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let file = File::open(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        let mut r = Reader {
+            inner: BufReader::with_capacity(1 << 20, file),
+            path,
+            len,
+        };
+        let magic = r.i32("header")?;
+        if magic != MAGIC {
+            return Err(r.corrupt("not a fastText model (wrong magic number)".into()));
+        }
+        let version = r.i32("header")?;
+        if version > VERSION {
+            return Err(r.corrupt(format!(
+                "fastText file format {version} is newer than the {VERSION} this reads"
+            )));
+        }
+        let what = "arguments";
+        let mut ints = [0i32; 12];
+        for v in &mut ints {
+            *v = r.i32(what)?;
+        }
+        let [
+            dim,
+            ws,
+            epoch,
+            min_count,
+            neg,
+            word_ngrams,
+            loss,
+            model,
+            bucket,
+            minn,
+            maxn,
+            lr_update_rate,
+        ] = ints;
+        let t = r.f64(what)?;
+        let loss = match loss {
+            1 => Loss::HierarchicalSoftmax,
+            2 => Loss::NegativeSampling,
+            3 => Loss::Softmax,
+            4 => Loss::OneVsAll,
+            other => return Err(r.corrupt(format!("unknown loss {other}"))),
+        };
+        if dim <= 0 {
+            return Err(r.corrupt(format!("dimension {dim}")));
+        }
+        // Format 11 supervised models had no character n-grams.
+        let maxn = if version == 11 && model == 3 { 0 } else { maxn };
+        let args = Args {
+            dim,
+            ws,
+            epoch,
+            min_count,
+            neg,
+            word_ngrams,
+            loss,
+            supervised: model == 3,
+            bucket,
+            minn,
+            maxn,
+            lr_update_rate,
+            t,
+        };
+
+        let what = "dictionary";
+        let size = r.i32(what)?;
+        let nwords = r.i32(what)?;
+        let nlabels = r.i32(what)?;
+        let ntokens = r.i64(what)?;
+        let pruneidx_size = r.i64(what)?;
+        if size < 0 || nwords < 0 || nlabels < 0 || nwords + nlabels != size {
+            return Err(r.corrupt(format!(
+                "dictionary of {size} entries with {nwords} words and {nlabels} labels"
+            )));
+        }
+        let mut entries = Vec::with_capacity(size as usize);
+        for _ in 0..size {
+            let mut word = Vec::new();
+            loop {
+                match r.u8(what)? {
+                    0 => break,
+                    b => word.push(b),
+                }
+            }
+            let count = r.i64(what)?;
+            let kind = match r.u8(what)? {
+                0 => EntryKind::Word,
+                1 => EntryKind::Label,
+                other => return Err(r.corrupt(format!("dictionary entry of type {other}"))),
+            };
+            entries.push(Entry { word, count, kind });
+        }
+        let buckets = if pruneidx_size < 0 {
+            Buckets::All
+        } else {
+            let mut kept = FxHashMap::default();
+            for _ in 0..pruneidx_size {
+                let from = r.i32(what)?;
+                let to = r.i32(what)?;
+                kept.insert(from, to);
+            }
+            Buckets::Kept(kept)
+        };
+        let pruned = matches!(buckets, Buckets::Kept(_));
+        let dict = Dictionary::new(
+            entries,
+            nwords,
+            nlabels,
+            ntokens,
+            buckets,
+            (bucket, minn, maxn, word_ngrams),
+        );
+
+        let quant_input = r.bool("input matrix")?;
+        let input = r.matrix(quant_input, "input matrix")?;
+        if !quant_input && pruned {
+            return Err(r.corrupt("a pruned dictionary with a dense input matrix".into()));
+        }
+        let qout = r.bool("output matrix")?;
+        let output = r.matrix(quant_input && qout, "output matrix")?;
+
+        if input.cols() != dim as usize || output.cols() != dim as usize {
+            return Err(r.corrupt(format!(
+                "matrices of {} and {} columns for dimension {dim}",
+                input.cols(),
+                output.cols()
+            )));
+        }
+        if args.supervised && output.rows() != nlabels as usize {
+            return Err(r.corrupt(format!(
+                "{} output rows for {nlabels} labels",
+                output.rows()
+            )));
+        }
+        let needed = dict.nwords as usize
+            + if matches!(input, Matrix::Dense { .. }) {
+                bucket.max(0) as usize
+            } else {
+                0
+            };
+        if input.rows() < needed {
+            return Err(r.corrupt(format!(
+                "{} input rows for {} words and {bucket} buckets",
+                input.rows(),
+                dict.nwords
+            )));
+        }
+
+        let labels = (0..nlabels as usize)
+            .map(|i| String::from_utf8_lossy(dict.label(i)).into_owned())
+            .collect();
+        let tree = if loss == Loss::HierarchicalSoftmax {
+            huffman(&dict.label_counts())
+        } else {
+            Vec::new()
+        };
+        let sigmoid = (0..=512)
+            .map(|i| {
+                let x = (i * 16) as f32 / 512.0 - 8.0;
+                (1.0 / (1.0 + (-(x as f64)).exp())) as f32
+            })
+            .collect();
+        Ok(Model {
+            path: path.to_path_buf(),
+            args,
+            dict,
+            input,
+            output,
+            labels,
+            tree,
+            sigmoid,
+        })
+    }
+
+    /// Label names in the model's order (most frequent in training first).
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// A label's index by its name, with or without the `__label__` prefix.
+    pub fn label_index(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label).or_else(|| {
+            self.labels
+                .iter()
+                .position(|l| l.strip_prefix("__label__") == Some(label))
+        })
+    }
+
+    /// The probability of every label for one document, as `fasttext predict-prob <model> - -1`
+    /// prints it for the document on one line (`exp(log(p + 1e-5))` in fastText's floats), in
+    /// label order; `None` when the document has no known input at all.
+    pub fn predict<'s>(&self, text: &[u8], scratch: &'s mut Scratch) -> Option<&'s [f32]> {
+        if !self.args.supervised {
+            return None;
+        }
+        self.dict.line(
+            text,
+            &mut scratch.ids,
+            &mut scratch.hashes,
+            &mut scratch.bytes,
+        );
+        if scratch.ids.is_empty() {
+            return None;
+        }
+        let dim = self.args.dim as usize;
+        scratch.hidden.clear();
+        scratch.hidden.resize(dim, 0.0);
+        for &id in &scratch.ids {
+            if (id as usize) < self.input.rows() {
+                self.input.add_row(id as usize, &mut scratch.hidden);
+            }
+        }
+        let scale = (1.0 / scratch.ids.len() as f64) as f32;
+        for h in &mut scratch.hidden {
+            *h *= scale;
+        }
+        let n = self.labels.len();
+        scratch.probs.clear();
+        scratch.probs.resize(n, 0.0);
+        let hidden = &scratch.hidden;
+        let probs = &mut scratch.probs;
+        match self.args.loss {
+            Loss::Softmax => {
+                for (i, p) in probs.iter_mut().enumerate() {
+                    *p = self.output.dot_row(i, hidden);
+                }
+                let max = probs.iter().fold(probs[0], |m, &v| m.max(v));
+                let mut z = 0.0f32;
+                for p in probs.iter_mut() {
+                    *p = (*p - max).exp();
+                    z += *p;
+                }
+                for p in probs.iter_mut() {
+                    *p = reported(*p / z);
+                }
+            }
+            Loss::OneVsAll | Loss::NegativeSampling => {
+                for (i, p) in probs.iter_mut().enumerate() {
+                    *p = reported(self.sigmoid_table(self.output.dot_row(i, hidden)));
+                }
+            }
+            Loss::HierarchicalSoftmax => {
+                if n == 1 {
+                    probs[0] = 1.0;
+                } else {
+                    self.descend(2 * n - 2, 0.0, hidden, probs);
+                }
+            }
+        }
+        Some(&scratch.probs)
+    }
+
+    fn sigmoid_table(&self, x: f32) -> f32 {
+        if x < -8.0 {
+            0.0
+        } else if x > 8.0 {
+            1.0
+        } else {
+            self.sigmoid[((x + 8.0) * 512.0 / 8.0 / 2.0) as i64 as usize]
+        }
+    }
+
+    /// `HierarchicalSoftmaxLoss::dfs` without its pruning, so every label gets its score.
+    fn descend(&self, node: usize, score: f32, hidden: &[f32], probs: &mut [f32]) {
+        let n = self.labels.len();
+        let Node { left, right, .. } = self.tree[node];
+        if left < 0 && right < 0 {
+            probs[node] = score.exp();
+            return;
+        }
+        let f = self.output.dot_row(node - n, hidden);
+        let f = (1.0 / (1.0 + (-(f as f64)).exp())) as f32;
+        self.descend(
+            left as usize,
+            score + std_log((1.0 - f as f64) as f32),
+            hidden,
+            probs,
+        );
+        self.descend(right as usize, score + std_log(f), hidden, probs);
+    }
+
+    /// The vector fastText writes for word `id` in `model.vec`: the mean of its input rows.
+    pub fn word_vector(&self, id: usize) -> Vec<f32> {
+        let rows = self.dict.word_rows(id);
+        let mut v = vec![0.0f32; self.args.dim as usize];
+        for &r in &rows {
+            self.input.add_row(r as usize, &mut v);
+        }
+        if !rows.is_empty() {
+            let scale = (1.0 / rows.len() as f64) as f32;
+            for x in &mut v {
+                *x *= scale;
+            }
+        }
+        v
+    }
+}
+
+/// fastText's `std_log`: `log(x + 1e-5)`, in double, kept as a float.
+#[inline]
+fn std_log(x: f32) -> f32 {
+    (x as f64 + 1e-5).ln() as f32
+}
+
+/// What fastText prints for probability `p`: `exp(std_log(p))`.
+#[inline]
+fn reported(p: f32) -> f32 {
+    std_log(p).exp()
+}
+
+/// `HierarchicalSoftmaxLoss::buildTree`: the Huffman tree over label counts (sorted descending).
+fn huffman(counts: &[i64]) -> Vec<Node> {
+    let n = counts.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut tree = vec![
+        Node {
+            left: -1,
+            right: -1,
+            count: 1_000_000_000_000_000,
+        };
+        2 * n - 1
+    ];
+    for (node, &c) in tree.iter_mut().zip(counts) {
+        node.count = c;
+    }
+    let mut leaf = n as i64 - 1;
+    let mut node = n;
+    for i in n..2 * n - 1 {
+        let mut mini = [0usize; 2];
+        for m in &mut mini {
+            if leaf >= 0 && tree[leaf as usize].count < tree[node].count {
+                *m = leaf as usize;
+                leaf -= 1;
+            } else {
+                *m = node;
+                node += 1;
+            }
+        }
+        tree[i].left = mini[0] as i32;
+        tree[i].right = mini[1] as i32;
+        tree[i].count = tree[mini[0]].count + tree[mini[1]].count;
+    }
+    tree
+}
