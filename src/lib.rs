@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod engine;
 pub mod error;
 pub mod report;
+pub mod train;
 pub mod yaml;
 
 pub use error::{PickError, Result};

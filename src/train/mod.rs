@@ -1,0 +1,3 @@
+//! Model training.
+
+pub mod fasttext;
