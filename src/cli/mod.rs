@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod count_tokens;
 pub mod export;
 pub mod fasttext_convert;
+pub mod fasttext_eval;
 pub mod fasttext_train;
 pub mod flags;
 pub mod import_hf;
@@ -70,6 +71,8 @@ pub enum Command {
     ConvertToFasttext(fasttext_convert::ConvertArgs),
     /// Train a fastText classifier (official fastText, built in) on convert-to-fasttext output.
     TrainFasttext(fasttext_train::TrainFasttextArgs),
+    /// Precision, recall, F1 and AUC per class of a fastText model on test.txt.
+    EvalFasttext(fasttext_eval::EvalFasttextArgs),
     /// Count tokenizer tokens over datasets.
     CountTokens(count_tokens::CountTokensArgs),
     /// Scalar predictions against ordinal gold labels: AUCs, correlations, errors, calibration.
@@ -123,6 +126,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::LabelDistribution(args) => label_distribution::run(args, cli.quiet).await,
         Command::ConvertToFasttext(args) => fasttext_convert::run(args, cli.quiet).await,
         Command::TrainFasttext(args) => fasttext_train::run(args, cli.quiet),
+        Command::EvalFasttext(args) => fasttext_eval::run(args, cli.quiet),
         Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
         Command::EvalCalibration(args) => calibration::eval(args, cli.quiet).await,
         Command::TrainCalibration(args) => calibration::train(args, cli.quiet).await,
