@@ -8,6 +8,7 @@ pub mod count_tokens;
 pub mod export;
 pub mod fasttext_convert;
 pub mod fasttext_eval;
+pub mod fasttext_infer;
 pub mod fasttext_train;
 pub mod flags;
 pub mod import_hf;
@@ -73,6 +74,8 @@ pub enum Command {
     TrainFasttext(fasttext_train::TrainFasttextArgs),
     /// Precision, recall, F1 and AUC per class of a fastText model on test.txt.
     EvalFasttext(fasttext_eval::EvalFasttextArgs),
+    /// Add `.metadata.<classifier>` = {label: probability} from a fastText model to every row.
+    InferFasttext(fasttext_infer::InferFasttextArgs),
     /// Count tokenizer tokens over datasets.
     CountTokens(count_tokens::CountTokensArgs),
     /// Scalar predictions against ordinal gold labels: AUCs, correlations, errors, calibration.
@@ -127,6 +130,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ConvertToFasttext(args) => fasttext_convert::run(args, cli.quiet).await,
         Command::TrainFasttext(args) => fasttext_train::run(args, cli.quiet),
         Command::EvalFasttext(args) => fasttext_eval::run(args, cli.quiet),
+        Command::InferFasttext(args) => fasttext_infer::run(args, cli.quiet).await,
         Command::CountTokens(args) => count_tokens::run(args, cli.quiet).await,
         Command::EvalCalibration(args) => calibration::eval(args, cli.quiet).await,
         Command::TrainCalibration(args) => calibration::train(args, cli.quiet).await,
