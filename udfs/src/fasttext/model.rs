@@ -243,7 +243,7 @@ impl Model {
         };
         let magic = r.i32("header")?;
         if magic != MAGIC {
-            return Err(r.corrupt("not a fastText model (wrong magic number)".into()));
+            return Err(r.corrupt("wrong magic number".into()));
         }
         let version = r.i32("header")?;
         if version > VERSION {
