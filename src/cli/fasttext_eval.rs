@@ -79,7 +79,11 @@ pub fn predict_all(model: &Model, lines: &[&str], threads: usize) -> Vec<Option<
                 s.spawn(move || {
                     let mut scratch = Scratch::default();
                     part.iter()
-                        .map(|l| model.predict(l.as_bytes(), &mut scratch).map(<[f32]>::to_vec))
+                        .map(|l| {
+                            model
+                                .predict(l.as_bytes(), &mut scratch)
+                                .map(<[f32]>::to_vec)
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -335,7 +339,10 @@ pub fn run(args: EvalFasttextArgs, quiet: bool) -> Result<()> {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     let digest = hash.finalize();
-    let name = format!("results_{:02x}{:02x}{:02x}.yaml", digest[0], digest[1], digest[2]);
+    let name = format!(
+        "results_{:02x}{:02x}{:02x}.yaml",
+        digest[0], digest[1], digest[2]
+    );
     let out = model_dir.join(name);
     let text = result.yaml(&args.dataset, &args.model).to_text();
     std::fs::write(&out, &text).map_err(|e| PickError::io(&out, e))?;
@@ -387,7 +394,10 @@ mod tests {
         let probs = vec![vec![0.9, 0.1], vec![0.8, 0.2], vec![0.6, 0.4]];
         let r = evaluate(&gold, &probs, &classes);
         // a: predicted 3 times, right twice; gold twice, found twice.
-        assert_eq!((r.classes[0].precision, r.classes[0].recall), (2.0 / 3.0, 1.0));
+        assert_eq!(
+            (r.classes[0].precision, r.classes[0].recall),
+            (2.0 / 3.0, 1.0)
+        );
         assert_eq!((r.classes[1].precision, r.classes[1].recall), (0.0, 0.0));
         assert_eq!(r.classes[1].support, 2);
     }

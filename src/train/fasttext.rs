@@ -49,7 +49,8 @@ pub struct TrainError {
 }
 
 fn c_path(p: &Path) -> Result<CString, String> {
-    CString::new(p.to_string_lossy().as_bytes()).map_err(|_| format!("{}: a NUL in the path", p.display()))
+    CString::new(p.to_string_lossy().as_bytes())
+        .map_err(|_| format!("{}: a NUL in the path", p.display()))
 }
 
 /// Owns a C string fastText allocated for an error.
@@ -58,7 +59,9 @@ fn take_error(err: *mut c_char) -> Option<String> {
         return None;
     }
     // SAFETY: fastText's wrapper sets `err` to a NUL-terminated strdup'ed string, freed here once.
-    let message = unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned();
+    let message = unsafe { CStr::from_ptr(err) }
+        .to_string_lossy()
+        .into_owned();
     unsafe { ft::cft_str_free(err) };
     Some(message)
 }

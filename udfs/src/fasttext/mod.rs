@@ -28,9 +28,10 @@ pub enum ModelError {
     Format { path: PathBuf, what: String },
 }
 
-/// The model file a user names: a `.bin`/`.ftz` file, or a directory holding `model.bin`.
+/// The model file a user names: a `.bin`/`.ftz` file, or a directory holding `model.bin` (also
+/// a missing one, so the error names the file that was looked for).
 pub fn model_file(path: &Path) -> PathBuf {
-    if path.is_dir() {
+    if path.is_dir() || (!path.exists() && path.extension().is_none()) {
         path.join("model.bin")
     } else {
         path.to_path_buf()

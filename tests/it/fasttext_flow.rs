@@ -1,0 +1,346 @@
+//! The worklog's fastText flow on data-samples: transform-dataset → convert-to-fasttext →
+//! train-fasttext → eval-fasttext → infer-fasttext, held to official fastText's own model
+//! (data-samples/fasttext, see its PROVENANCE.md) and to bonepick's eval figures.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+const BINARY: &str = r#"{score: (if .metadata.code_quality.score < 3 then "neg" else "pos" end)}"#;
+
+fn official_model() -> PathBuf {
+    samples().join("fasttext/binary")
+}
+
+/// data-samples with neg/pos labels, and its fastText files as the committed model was trained on.
+fn prepared(tmp: &Path) -> (PathBuf, PathBuf) {
+    let binary = tmp.join("binary");
+    let ft = tmp.join("ft");
+    pick_ok(&[
+        "-q",
+        "transform-dataset",
+        "-i",
+        s(&samples()),
+        "-o",
+        s(&binary),
+        "-l",
+        BINARY,
+    ]);
+    pick_ok(&[
+        "-q",
+        "convert-to-fasttext",
+        "-i",
+        s(&binary),
+        "-o",
+        s(&ft),
+        "-n",
+        "ultrafine",
+        "--max-length",
+        "2000",
+    ]);
+    (binary, ft)
+}
+
+/// The YAML without the lines naming this run's directories.
+fn figures(yaml: &str) -> String {
+    yaml.lines()
+        .filter(|l| {
+            !l.starts_with("model_dir:") && !l.starts_with("- /") && !l.starts_with("dataset_dir:")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn flow_trains_the_official_model_and_scores_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (binary, ft) = prepared(tmp.path());
+
+    // train-fasttext with one thread is official fastText, byte for byte.
+    let model = tmp.path().join("model");
+    pick_ok(&[
+        "-q",
+        "train-fasttext",
+        "-d",
+        s(&ft),
+        "-o",
+        s(&model),
+        "--dimension",
+        "16",
+        "--learning-rate",
+        "0.5",
+        "--word-ngrams",
+        "2",
+        "--min-count",
+        "5",
+        "--epoch",
+        "25",
+        "--bucket",
+        "20000",
+        "--thread",
+        "1",
+        "--seed",
+        "42",
+    ]);
+    let ours = std::fs::read(model.join("model.bin")).unwrap();
+    let official = std::fs::read(official_model().join("model.bin")).unwrap();
+    assert!(
+        ours == official,
+        "pick's model.bin differs from official fastText's"
+    );
+    let vec = std::fs::read_to_string(model.join("model.vec")).unwrap();
+    assert!(vec.starts_with("4479 16\n"), "{}", &vec[..40]);
+    assert_eq!(vec.lines().count(), 4480);
+    let params: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("train_params.json")).unwrap())
+            .unwrap();
+    assert_eq!(params["parameters"]["learning_rate"], 0.5);
+    assert_eq!(params["parameters"]["loss"], "softmax");
+    assert!(
+        params["train_command"]
+            .as_str()
+            .unwrap()
+            .contains("-dim 16 -lr 0.5 -wordNgrams 2 -minCount 5 -epoch 25 -bucket 20000"),
+        "{params}"
+    );
+
+    // eval-fasttext: bonepick's precision, recall and F1; AUC for both classes.
+    let yaml = pick_ok(&["-q", "eval-fasttext", "-d", s(&ft), "-m", s(&model)]);
+    assert_eq!(
+        figures(&yaml),
+        "overall_results:
+  macro_precision: 0.8739
+  macro_recall: 0.7957
+  macro_f1: 0.8237
+  macro_auc: 0.8674
+per_class_metrics:
+- class_name: __label__neg
+  precision: 0.8696
+  recall: 0.625
+  f1: 0.7273
+  support: 64
+  auc: 0.8675
+- class_name: __label__pos
+  precision: 0.8782
+  recall: 0.9665
+  f1: 0.9202
+  support: 179
+  auc: 0.8674"
+    );
+    // bonepick's file name: the first 6 hex digits of test.txt's SHA-256.
+    assert_eq!(
+        std::fs::read_to_string(model.join("results_a8c522.yaml")).unwrap(),
+        yaml
+    );
+    // B5: several -d are read as written (bonepick swapped label and text).
+    let twice = pick_ok(&[
+        "-q",
+        "eval-fasttext",
+        "-d",
+        s(&ft),
+        "-d",
+        s(&ft),
+        "-m",
+        s(&model),
+    ]);
+    assert!(
+        twice.contains("macro_f1: 0.8237") && twice.contains("support: 358"),
+        "{twice}"
+    );
+
+    // infer-fasttext: every row gains .metadata.myclf; the decisions are eval's.
+    let scored = tmp.path().join("scored");
+    pick_ok(&[
+        "-q",
+        "infer-fasttext",
+        "-m",
+        s(&model),
+        "-i",
+        s(&binary),
+        "-o",
+        s(&scored),
+        "-c",
+        "myclf",
+        "--normalizer",
+        "ultrafine",
+        "--max-length",
+        "2000",
+    ]);
+    let counts = pick_ok(&[
+        "sql",
+        "--format",
+        "csv",
+        "-d",
+        &format!("o={}", s(&scored)),
+        "SELECT count(*), count(*) FILTER (WHERE _split = 'test' AND o.metadata.myclf.__label__pos > 0.5), \
+         count(*) FILTER (WHERE o.text IS NULL OR o.score IS NULL) FROM o",
+    ]);
+    assert_eq!(counts.lines().nth(1), Some("2500,197,0"), "{counts}");
+    let first = pick_ok(&[
+        "sql",
+        "--format",
+        "jsonl",
+        &format!(
+            "SELECT * FROM '{}' LIMIT 1",
+            s(&scored.join("test/shard_00.jsonl.zst"))
+        ),
+    ]);
+    let row: serde_json::Value = serde_json::from_str(first.trim()).unwrap();
+    let labels: Vec<&String> = row["metadata"]["myclf"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(labels, ["__label__neg", "__label__pos"]);
+
+    // The same as Parquet, read back by SQL.
+    let pq = tmp.path().join("scored-pq");
+    pick_ok(&[
+        "-q",
+        "infer-fasttext",
+        "-m",
+        s(&model),
+        "-i",
+        s(&binary),
+        "-o",
+        s(&pq),
+        "-c",
+        "myclf",
+        "--normalizer",
+        "ultrafine",
+        "--max-length",
+        "2000",
+        "--format",
+        "parquet",
+    ]);
+    let counts = pick_ok(&[
+        "sql",
+        "--format",
+        "csv",
+        &format!(
+            "SELECT count(*) FILTER (WHERE metadata.myclf['__label__pos'] > 0.5) FROM '{}'",
+            s(&pq.join("test"))
+        ),
+    ]);
+    assert_eq!(counts.lines().nth(1), Some("197"), "{counts}");
+}
+
+#[test]
+fn multi_line_texts_are_one_document_whatever_the_normalizer() {
+    // B8: plsfix keeps line breaks; bonepick's predict-prob then saw more lines than rows.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    pick_ok(&[
+        "-q",
+        "infer-fasttext",
+        "-m",
+        s(&official_model()),
+        "-i",
+        s(&samples().join("test")),
+        "-o",
+        s(&out),
+        "-c",
+        "q",
+        "--normalizer",
+        "plsfix",
+    ]);
+    let counts = pick_ok(&[
+        "sql",
+        "--format",
+        "csv",
+        &format!("SELECT count(*), count(o.metadata.q) FROM '{}' o", s(&out)),
+    ]);
+    assert_eq!(counts.lines().nth(1), Some("243,243"), "{counts}");
+}
+
+#[test]
+fn empty_texts_and_multi_label_rows_are_scored() {
+    // B15: bonepick crashed on a row with no text and read only a row's first label.
+    let tmp = tempfile::tempdir().unwrap();
+    let ft = tmp.path().join("ft");
+    write_file(
+        &ft.join("test.txt"),
+        b"__label__pos fn main() {}\n__label__neg \n__label__neg __label__pos //! docs\n",
+    );
+    let yaml = pick_ok(&[
+        "-q",
+        "eval-fasttext",
+        "-d",
+        s(&ft),
+        "-m",
+        s(&official_model()),
+    ]);
+    assert!(yaml.contains("support: 2\n  auc"), "{yaml}");
+}
+
+#[test]
+fn bad_models_and_inputs_are_clear_errors_leaving_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let out = tmp.path().join("out");
+    let o = pick(&[
+        "infer-fasttext",
+        "-m",
+        s(&missing),
+        "-i",
+        s(&samples()),
+        "-o",
+        s(&out),
+        "-c",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("{}/model.bin", s(&missing))),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "infer wrote output for a missing model");
+
+    let cut = tmp.path().join("cut");
+    let bytes = std::fs::read(official_model().join("model.bin")).unwrap();
+    write_file(&cut.join("model.bin"), &bytes[..1000]);
+    let o = pick(&[
+        "infer-fasttext",
+        "-m",
+        s(&cut),
+        "-i",
+        s(&samples()),
+        "-o",
+        s(&out),
+        "-c",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cut/model.bin: not a usable fastText model")
+            && stderr(&o).contains("truncated"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    let o = pick(&["eval-fasttext", "-d", s(&samples()), "-m", s(&cut)]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no test.txt is a usage error: {}",
+        stderr(&o)
+    );
+
+    let ft = tmp.path().join("ft");
+    write_file(
+        &ft.join("test.txt"),
+        b"__label__pos a\n__label__neg b\nno label here\n",
+    );
+    let o = pick(&["eval-fasttext", "-d", s(&ft), "-m", s(&official_model())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("test.txt:3: no __label__"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = pick(&["train-fasttext", "-d", s(&samples()), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no train.txt"), "{}", stderr(&o));
+}
