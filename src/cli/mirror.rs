@@ -194,8 +194,9 @@ pub async fn mirror(m: Mirror<'_>, quiet: bool) -> Result<Mirrored> {
             task.await
                 .map_err(|e| PickError::Failed(format!("a shard's task failed: {e}")))?
         })
-        // Each shard already uses every core; a second one in flight hides per-shard start-up.
-        .buffer_unordered(2)
+        // Each shard already uses every core; a second one in flight hides per-shard start-up
+        // (not with one thread asked for: then one thread it is).
+        .buffer_unordered(if m.partitions == 1 { 1 } else { 2 })
         .try_collect()
         .await?;
     bar.finish_and_clear();

@@ -100,6 +100,23 @@ impl Matrix {
         }
     }
 
+    /// Starts reading row `i` into cache (dense rows only; a no-op elsewhere).
+    #[inline]
+    pub fn prefetch_row(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Matrix::Dense { cols, data, .. } = self
+            && let Some(row) = data.get(i * cols..(i + 1) * cols)
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            for line in row.chunks(16) {
+                // SAFETY: a prefetch of memory inside the slice; it never faults.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
     /// `x += row i`.
     #[inline]
     pub fn add_row(&self, i: usize, x: &mut [f32]) {
