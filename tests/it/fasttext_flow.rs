@@ -12,6 +12,18 @@ fn official_model() -> PathBuf {
     samples().join("fasttext/binary")
 }
 
+/// A committed model copied where eval-fasttext may write its results next to it.
+fn model_copy(tmp: &Path, name: &str) -> PathBuf {
+    let dir = tmp.join(format!("model-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        samples().join("fasttext").join(name).join("model.bin"),
+        dir.join("model.bin"),
+    )
+    .unwrap();
+    dir
+}
+
 /// data-samples with neg/pos labels, and its fastText files as the committed model was trained on.
 fn prepared(tmp: &Path) -> (PathBuf, PathBuf) {
     let binary = tmp.join("binary");
@@ -268,7 +280,7 @@ fn empty_texts_and_multi_label_rows_are_scored() {
         "-d",
         s(&ft),
         "-m",
-        s(&official_model()),
+        s(&model_copy(tmp.path(), "binary")),
     ]);
     assert!(yaml.contains("support: 2\n  auc"), "{yaml}");
 }
@@ -332,7 +344,13 @@ fn bad_models_and_inputs_are_clear_errors_leaving_nothing_behind() {
         &ft.join("test.txt"),
         b"__label__pos a\n__label__neg b\nno label here\n",
     );
-    let o = pick(&["eval-fasttext", "-d", s(&ft), "-m", s(&official_model())]);
+    let o = pick(&[
+        "eval-fasttext",
+        "-d",
+        s(&ft),
+        "-m",
+        s(&model_copy(tmp.path(), "binary")),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("test.txt:3: no __label__"),
@@ -343,4 +361,49 @@ fn bad_models_and_inputs_are_clear_errors_leaving_nothing_behind() {
     let o = pick(&["train-fasttext", "-d", s(&samples()), "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no train.txt"), "{}", stderr(&o));
+}
+
+#[test]
+fn every_class_has_its_auc_with_five_classes() {
+    // B7: bonepick reports null for every AUC with three or more fastText classes. The
+    // figures are scikit-learn's on official fastText's own predictions
+    // (data-samples/fasttext/expected/five-ova.txt): P/R/F1 to the digit, AUC within 1e-3
+    // (predict-prob prints 6 digits, pick ranks full floats).
+    let tmp = tempfile::tempdir().unwrap();
+    let ft = tmp.path().join("ft");
+    std::fs::create_dir_all(&ft).unwrap();
+    std::fs::copy(samples().join("fasttext/test.txt"), ft.join("test.txt")).unwrap();
+    let model = model_copy(tmp.path(), "five-ova");
+    let yaml = pick_ok(&["-q", "eval-fasttext", "-d", s(&ft), "-m", s(&model)]);
+    assert!(yaml.contains("macro_f1: 0.3783"), "{yaml}");
+    let sklearn = [
+        ("__label__1", 0.0, 0.0, 0.0, 3, 0.6694),
+        ("__label__2", 0.75, 0.5902, 0.6606, 61, 0.8059),
+        ("__label__3", 0.4522, 0.7123, 0.5532, 73, 0.7124),
+        ("__label__4", 0.5556, 0.4268, 0.4828, 82, 0.7105),
+        ("__label__5", 0.2353, 0.1667, 0.1951, 24, 0.7719),
+    ];
+    let value = |block: &str, key: &str| -> f64 {
+        let line = block
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key}:")))
+            .unwrap();
+        line.split(": ").nth(1).unwrap().parse().unwrap()
+    };
+    for (class, p, r, f1, support, auc) in sklearn {
+        let block = yaml
+            .split("- class_name: ")
+            .find(|b| b.starts_with(class))
+            .unwrap();
+        assert_eq!(value(block, "precision"), p, "{class}");
+        assert_eq!(value(block, "recall"), r, "{class}");
+        assert_eq!(value(block, "f1"), f1, "{class}");
+        assert_eq!(value(block, "support"), support as f64, "{class}");
+        assert!(
+            (value(block, "auc") - auc).abs() <= 1e-3,
+            "{class}: {block}"
+        );
+    }
+    let macro_auc = value(&yaml, "macro_auc");
+    assert!((macro_auc - (0.6694 + 0.8059 + 0.7124 + 0.7105 + 0.7719) / 5.0).abs() <= 1e-3);
 }
