@@ -21,6 +21,10 @@ fn rows_by_file(dir: &Path) -> BTreeMap<String, Vec<String>> {
                 continue;
             }
             let name = p.to_str().unwrap();
+            // Shards only (data-samples also holds fastText models and their files).
+            if !(name.ends_with(".jsonl") || name.ends_with(".jsonl.zst")) {
+                continue;
+            }
             let bytes = std::fs::read(&p).unwrap();
             let text = if name.ends_with(".zst") {
                 zstd::decode_all(&bytes[..]).unwrap()
