@@ -450,9 +450,10 @@ impl Tokenizer {
     fn encode_plain(&self, text: &str, out: &mut Vec<u32>) {
         let mut pieces = vec![(0, text.len())];
         let mut next = Vec::with_capacity(16);
+        let mut scratch = SplitScratch::default();
         for step in &self.steps {
             for &(start, end) in &pieces {
-                split(&text[start..end], start, step, &mut next);
+                split(&text[start..end], start, step, &mut scratch, &mut next);
             }
             std::mem::swap(&mut pieces, &mut next);
             next.clear();
@@ -465,8 +466,23 @@ impl Tokenizer {
 
 /// Splits one piece like `NormalizedString::split`: matches and the gaps between them, then the
 /// behavior decides which survive and what merges; empty pieces are dropped.
-fn split(hay: &str, offset: usize, step: &SplitStep, out: &mut Vec<(usize, usize)>) {
-    let mut marked: Vec<((usize, usize), bool)> = Vec::with_capacity(8);
+/// Buffers `split` reuses from piece to piece (a document has thousands of pieces).
+#[derive(Default)]
+struct SplitScratch {
+    marked: Vec<((usize, usize), bool)>,
+    pieces: Vec<(usize, usize)>,
+}
+
+fn split(
+    hay: &str,
+    offset: usize,
+    step: &SplitStep,
+    scratch: &mut SplitScratch,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let SplitScratch { marked, pieces } = scratch;
+    marked.clear();
+    pieces.clear();
     let mut prev = 0;
     let mut from = 0;
     while from <= hay.len() {
@@ -488,17 +504,16 @@ fn split(hay: &str, offset: usize, step: &SplitStep, out: &mut Vec<(usize, usize
         marked.push(((prev, hay.len()), false));
     }
     if step.invert {
-        for m in &mut marked {
+        for m in marked.iter_mut() {
             m.1 = !m.1;
         }
     }
-    let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(marked.len());
     match step.behavior {
         Behavior::Removed => pieces.extend(marked.iter().filter(|m| !m.1).map(|m| m.0)),
         Behavior::Isolated => pieces.extend(marked.iter().map(|m| m.0)),
         Behavior::MergedWithPrevious => {
             let mut previous_match = false;
-            for &(span, is_match) in &marked {
+            for &(span, is_match) in marked.iter() {
                 match pieces.last_mut() {
                     Some(last) if is_match && !previous_match => last.1 = span.1,
                     _ => pieces.push(span),
@@ -519,7 +534,7 @@ fn split(hay: &str, offset: usize, step: &SplitStep, out: &mut Vec<(usize, usize
         }
         Behavior::Contiguous => {
             let mut previous_match = false;
-            for &(span, is_match) in &marked {
+            for &(span, is_match) in marked.iter() {
                 match pieces.last_mut() {
                     Some(last) if is_match == previous_match => last.1 = span.1,
                     _ => pieces.push(span),
@@ -530,7 +545,7 @@ fn split(hay: &str, offset: usize, step: &SplitStep, out: &mut Vec<(usize, usize
     }
     out.extend(
         pieces
-            .into_iter()
+            .drain(..)
             .filter(|(s, e)| e > s)
             .map(|(s, e)| (s + offset, e + offset)),
     );
