@@ -290,17 +290,20 @@ fn bad_models_and_inputs_are_clear_errors_leaving_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nope");
     let out = tmp.path().join("out");
-    let o = pick(&[
-        "infer-fasttext",
-        "-m",
-        s(&missing),
-        "-i",
-        s(&samples()),
-        "-o",
-        s(&out),
-        "-c",
-        "x",
-    ]);
+    let infer = |model: &Path| {
+        pick(&[
+            "infer-fasttext",
+            "-m",
+            s(model),
+            "-i",
+            s(&samples()),
+            "-o",
+            s(&out),
+            "-c",
+            "x",
+        ])
+    };
+    let o = infer(&missing);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains(&format!("{}/model.bin", s(&missing))),
@@ -312,17 +315,7 @@ fn bad_models_and_inputs_are_clear_errors_leaving_nothing_behind() {
     let cut = tmp.path().join("cut");
     let bytes = std::fs::read(official_model().join("model.bin")).unwrap();
     write_file(&cut.join("model.bin"), &bytes[..1000]);
-    let o = pick(&[
-        "infer-fasttext",
-        "-m",
-        s(&cut),
-        "-i",
-        s(&samples()),
-        "-o",
-        s(&out),
-        "-c",
-        "x",
-    ]);
+    let o = infer(&cut);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("cut/model.bin: not a usable fastText model")
