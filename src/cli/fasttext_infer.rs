@@ -17,7 +17,7 @@ use crate::cli::flags::field_expression;
 use crate::cli::mirror::{Mirror, MirrorArgs, mirror, quote_ident};
 use crate::cli::normalize::{quote_literal, required_label};
 use crate::dataset::sink::OutputFormat;
-use crate::dataset::{Codec, Dataset};
+use crate::dataset::{Codec, Dataset, ShardFormat};
 use crate::error::{PickError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,8 +56,8 @@ pub struct InferFasttextArgs {
     #[arg(long = "max-length", value_name = "N")]
     pub max_length: Option<u64>,
 
-    /// Output format: the input's own (default), or Parquet with `metadata.<classifier>` a
-    /// label-to-probability map.
+    /// Output format: each shard's own (default), or Parquet; in Parquet (and Arrow) shards
+    /// `metadata.<classifier>` is a label-to-probability map.
     #[arg(long, value_enum, default_value_t = InferFormat::Same)]
     pub format: InferFormat,
 
@@ -109,8 +109,19 @@ pub async fn run(args: InferFasttextArgs, quiet: bool) -> Result<()> {
         "fasttext_predict({}, {text_sql})",
         quote_literal(&model_path.to_string_lossy())
     );
-    let (sql, format) = match args.format {
-        InferFormat::Parquet => {
+    // Rows of JSON shards get the prediction spliced into their own text; columnar shards (and
+    // Parquet output) get a rebuilt `metadata` column.
+    let all_json = dataset
+        .shards
+        .iter()
+        .all(|s| matches!(s.format, ShardFormat::JsonLines(_)));
+    let columnar = match args.format {
+        InferFormat::Parquet => Some(Some(OutputFormat::Parquet)),
+        InferFormat::Same if !all_json => Some(None),
+        _ => None,
+    };
+    let (sql, format) = match columnar {
+        Some(format) => {
             let schema = &dataset.layout.schema;
             let mut cols: Vec<String> = (0..dataset.layout.data_fields)
                 .map(|i| schema.field(i).name())
@@ -121,17 +132,14 @@ pub async fn run(args: InferFasttextArgs, quiet: bool) -> Result<()> {
                 .position(|i| schema.field(i).name() == "metadata")
                 .unwrap_or(cols.len());
             cols.insert(at, metadata_struct(&dataset, &args.classifier, &prediction));
-            (
-                format!("SELECT {} FROM t", cols.join(", ")),
-                Some(OutputFormat::Parquet),
-            )
+            (format!("SELECT {} FROM t", cols.join(", ")), format)
         }
-        other => {
+        None => {
             let sql = format!(
                 "SELECT json_set(_json, {prediction}, 'metadata', {}) AS _json FROM t",
                 quote_literal(&args.classifier)
             );
-            let format = match other {
+            let format = match args.format {
                 InferFormat::Jsonl => Some(OutputFormat::Jsonl(Codec::Plain)),
                 InferFormat::JsonlZst => Some(OutputFormat::Jsonl(Codec::Zstd)),
                 _ => None,

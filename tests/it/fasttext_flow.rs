@@ -400,3 +400,40 @@ fn every_class_has_its_auc_with_five_classes() {
     let macro_auc = value(&yaml, "macro_auc");
     assert!((macro_auc - (0.6694 + 0.8059 + 0.7124 + 0.7105 + 0.7719) / 5.0).abs() <= 1e-3);
 }
+
+#[test]
+fn parquet_shards_stay_parquet_with_the_prediction_in_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pq = tmp.path().join("pq");
+    let out = tmp.path().join("out");
+    pick_ok(&["-q", "export", "-i", s(&samples()), "-o", s(&pq)]);
+    pick_ok(&[
+        "-q",
+        "infer-fasttext",
+        "-m",
+        s(&official_model()),
+        "-i",
+        s(&pq),
+        "-o",
+        s(&out),
+        "-c",
+        "q",
+        "--normalizer",
+        "ultrafine",
+        "--max-length",
+        "2000",
+    ]);
+    assert!(out.join("test/shard_00.parquet").is_file());
+    let counts = pick_ok(&[
+        "sql",
+        "--format",
+        "csv",
+        &format!(
+            "SELECT count(*), count(*) FILTER (WHERE o.metadata.q['__label__pos'] > 0.5), \
+             count(o.metadata.code_quality.score), count(o.source.kind) FROM '{}' o",
+            s(&out.join("test"))
+        ),
+    ]);
+    // The scores of the JSON run (197 of 243 called pos), every other field kept.
+    assert_eq!(counts.lines().nth(1), Some("243,197,243,243"), "{counts}");
+}
