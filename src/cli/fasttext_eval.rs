@@ -266,15 +266,9 @@ impl EvalResult {
     }
 }
 
+/// The shared model at `path`; a missing or unusable file fails the run (exit 1).
 pub fn load_model(path: &Path) -> Result<Arc<Model>> {
-    let model = shared(path).map_err(|e| PickError::Failed(e.to_string()))?;
-    if !model.args.supervised {
-        return Err(PickError::Failed(format!(
-            "{}: a word-vector model, not a classifier",
-            model.path.display()
-        )));
-    }
-    Ok(model)
+    shared(path).map_err(|e| PickError::Failed(e.to_string()))
 }
 
 pub fn run(args: EvalFasttextArgs, quiet: bool) -> Result<()> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use pick_udfs::fasttext::{Loss, Model};
+use pick_udfs::fasttext::Loss;
 use pick_udfs::pyfmt::float_repr;
 
 use crate::cli::flags::usage;
@@ -220,12 +220,14 @@ pub fn run(args: TrainFasttextArgs, quiet: bool) -> Result<()> {
         args.output.join(".model.vec.partial"),
     );
     let started = Instant::now();
-    let trained = train(&spec, &bin_tmp, &vec_tmp);
-    if let Err(e) = trained {
-        let _ = std::fs::remove_file(&bin_tmp);
-        let _ = std::fs::remove_file(&vec_tmp);
-        return Err(PickError::Failed(e.to_string()));
-    }
+    let trained = match train(&spec, &bin_tmp, &vec_tmp) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = std::fs::remove_file(&bin_tmp);
+            let _ = std::fs::remove_file(&vec_tmp);
+            return Err(PickError::Failed(e.to_string()));
+        }
+    };
     std::fs::rename(&bin_tmp, &bin).map_err(|e| PickError::io(&bin, e))?;
     std::fs::rename(&vec_tmp, &vec).map_err(|e| PickError::io(&vec, e))?;
     let elapsed = started.elapsed();
@@ -255,15 +257,14 @@ pub fn run(args: TrainFasttextArgs, quiet: bool) -> Result<()> {
     .map_err(|e| PickError::io(&params_path, e))?;
 
     if !quiet {
-        let model = Model::load(&bin).map_err(|e| PickError::Failed(e.to_string()))?;
         let size = std::fs::metadata(&bin).map_or(0, |m| m.len());
         eprintln!(
             "trained a {} model on {} ({} words, {} labels: {}) in {:.2}s with {threads} threads",
             args.loss.name(),
             spec.input.display(),
-            thousands(model.dict.nwords as u64),
-            model.labels().len(),
-            model.labels().join(" "),
+            thousands(trained.words as u64),
+            trained.labels.len(),
+            trained.labels.join(" "),
             elapsed.as_secs_f64()
         );
         eprintln!(

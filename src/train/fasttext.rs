@@ -81,9 +81,17 @@ impl Drop for Handles {
     }
 }
 
-/// Trains on `args.input`, then writes `<prefix>.bin` and `<prefix>.vec` as `fasttext
-/// supervised -output <prefix>` does.
-pub fn train(args: &Supervised, bin: &Path, vec: &Path) -> Result<(), TrainError> {
+/// What a training run learned, for its report.
+#[derive(Debug)]
+pub struct Trained {
+    pub words: usize,
+    /// Most frequent first.
+    pub labels: Vec<String>,
+}
+
+/// Trains on `args.input`, then writes `bin` and `vec` as `fasttext supervised` writes
+/// `<output>.bin` and `<output>.vec`.
+pub fn train(args: &Supervised, bin: &Path, vec: &Path) -> Result<Trained, TrainError> {
     let fail = |message: String| TrainError {
         input: args.input.clone(),
         message,
@@ -141,6 +149,21 @@ pub fn train(args: &Supervised, bin: &Path, vec: &Path) -> Result<(), TrainError
         if let Some(e) = take_error(err) {
             return Err(fail(e));
         }
+        let vocab = ft::cft_fasttext_get_vocab(h.model);
+        let words = (*vocab).length;
+        ft::cft_fasttext_vocab_free(vocab);
+        let labels = ft::cft_fasttext_get_labels(h.model);
+        let names = (0..(*labels).length)
+            .map(|i| {
+                CStr::from_ptr(*(*labels).labels.add(i))
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        ft::cft_fasttext_labels_free(labels);
+        Ok(Trained {
+            words,
+            labels: names,
+        })
     }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 //! objects on the way. Every other field is copied through as its original JSON text, so a
 //! 20 KB document gains a small metadata object without its text being parsed or re-escaped.
 //! Values: a map (as a JSON object, keys in map order), text (a JSON string), numbers, booleans,
-//! NULL (JSON null).
+//! NULL (JSON null); text inside maps must be plain `Utf8`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -144,12 +144,9 @@ fn value_json(array: &ArrayRef, i: usize, out: &mut String) -> Result<()> {
         } else {
             "false"
         }),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let s = arrow::compute::cast(&array.slice(i, 1), &DataType::Utf8)?;
-            out.push_str(
-                &serde_json::to_string(s.as_string::<i32>().value(0)).expect("strings serialize"),
-            );
-        }
+        DataType::Utf8 => out.push_str(
+            &serde_json::to_string(array.as_string::<i32>().value(i)).expect("strings serialize"),
+        ),
         other => return exec_err!("json_set: cannot write a {other} value as JSON"),
     }
     Ok(())
@@ -194,7 +191,10 @@ impl ScalarUDFImpl for JsonSet {
         let n = args.number_rows;
         let rows = arrow::compute::cast(&args.args[0].to_array(n)?, &DataType::Utf8)?;
         let rows = rows.as_string::<i32>();
-        let values = args.args[1].to_array(n)?;
+        let mut values = args.args[1].to_array(n)?;
+        if matches!(values.data_type(), DataType::LargeUtf8 | DataType::Utf8View) {
+            values = arrow::compute::cast(&values, &DataType::Utf8)?;
+        }
         let keys = args.args[2..]
             .iter()
             .map(|k| Ok(arrow::compute::cast(&k.to_array(n)?, &DataType::Utf8)?))

@@ -209,11 +209,11 @@ impl Dictionary {
     ) {
         ids.clear();
         hashes.clear();
-        let mut tokens = text
+        let tokens = text
             .split(|&b| is_separator(b))
             .filter(|t| !t.is_empty())
             .chain(std::iter::once(EOS));
-        for token in &mut tokens {
+        for token in tokens {
             let h = hash(token);
             let id = self.id(token, h);
             let kind = match id {
@@ -241,15 +241,6 @@ impl Dictionary {
                 h = h.wrapping_mul(116_049_371).wrapping_add(next as i64 as u64);
                 self.push_bucket(ids, (h % self.bucket as u64) as i32);
             }
-        }
-    }
-
-    /// The words of the dictionary with their input rows (for `model.vec`).
-    pub fn word_rows(&self, id: usize) -> Vec<i32> {
-        if self.maxn == 0 {
-            vec![id as i32]
-        } else {
-            self.subwords[id].to_vec()
         }
     }
 }

@@ -46,7 +46,6 @@ pub struct Args {
     pub neg: i32,
     pub word_ngrams: i32,
     pub loss: Loss,
-    pub supervised: bool,
     pub bucket: i32,
     pub minn: i32,
     pub maxn: i32,
@@ -284,8 +283,14 @@ impl Model {
         if dim <= 0 {
             return Err(r.corrupt(format!("dimension {dim}")));
         }
+        if model != 3 {
+            return Err(r.corrupt(
+                "a word-vector model, not a classifier (trained with `fasttext supervised`?)"
+                    .into(),
+            ));
+        }
         // Format 11 supervised models had no character n-grams.
-        let maxn = if version == 11 && model == 3 { 0 } else { maxn };
+        let maxn = if version == 11 { 0 } else { maxn };
         let args = Args {
             dim,
             ws,
@@ -294,7 +299,6 @@ impl Model {
             neg,
             word_ngrams,
             loss,
-            supervised: model == 3,
             bucket,
             minn,
             maxn,
@@ -366,7 +370,7 @@ impl Model {
                 output.cols()
             )));
         }
-        if args.supervised && output.rows() != nlabels as usize {
+        if output.rows() != nlabels as usize {
             return Err(r.corrupt(format!(
                 "{} output rows for {nlabels} labels",
                 output.rows()
@@ -430,9 +434,6 @@ impl Model {
     /// prints it for the document on one line (`exp(log(p + 1e-5))` in fastText's floats), in
     /// label order; `None` when the document has no known input at all.
     pub fn predict<'s>(&self, text: &[u8], scratch: &'s mut Scratch) -> Option<&'s [f32]> {
-        if !self.args.supervised {
-            return None;
-        }
         self.dict.line(
             text,
             &mut scratch.ids,
@@ -524,22 +525,6 @@ impl Model {
             probs,
         );
         self.descend(right as usize, score + std_log(f), hidden, probs);
-    }
-
-    /// The vector fastText writes for word `id` in `model.vec`: the mean of its input rows.
-    pub fn word_vector(&self, id: usize) -> Vec<f32> {
-        let rows = self.dict.word_rows(id);
-        let mut v = vec![0.0f32; self.args.dim as usize];
-        for &r in &rows {
-            self.input.add_row(r as usize, &mut v);
-        }
-        if !rows.is_empty() {
-            let scale = (1.0 / rows.len() as f64) as f32;
-            for x in &mut v {
-                *x *= scale;
-            }
-        }
-        v
     }
 }
 

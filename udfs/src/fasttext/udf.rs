@@ -36,12 +36,6 @@ impl Models {
             Ok(m) => m,
             Err(e) => return exec_err!("{e}"),
         };
-        if !model.args.supervised {
-            return exec_err!(
-                "{}: a word-vector model, not a classifier (trained with `fasttext supervised`?)",
-                model.path.display()
-            );
-        }
         self.last = Some((path.to_string(), Arc::clone(&model)));
         Ok(model)
     }
