@@ -88,6 +88,7 @@ pub async fn run(args: ExportArgs, quiet: bool) -> Result<()> {
             format: Some(format),
             partitions: 0,
             verb: "export",
+            show_sql: false,
         },
         quiet,
     )

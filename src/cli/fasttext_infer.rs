@@ -147,9 +147,6 @@ pub async fn run(args: InferFasttextArgs, quiet: bool) -> Result<()> {
             (sql, format)
         }
     };
-    if args.io.show_sql {
-        println!("{sql} ORDER BY _row");
-    }
     let done = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
@@ -158,6 +155,7 @@ pub async fn run(args: InferFasttextArgs, quiet: bool) -> Result<()> {
             format,
             partitions: args.io.num_proc,
             verb: "infer",
+            show_sql: args.io.show_sql,
         },
         quiet,
     )

@@ -48,6 +48,8 @@ pub struct Mirror<'a> {
     /// Threads per shard; 0 = all cores.
     pub partitions: usize,
     pub verb: &'a str,
+    /// Print the statement as it runs on each shard.
+    pub show_sql: bool,
 }
 
 pub struct Mirrored {
@@ -126,6 +128,9 @@ pub async fn mirror(m: Mirror<'_>, quiet: bool) -> Result<Mirrored> {
     let started = Instant::now();
     let dataset = &m.dataset;
     let sql = format!("{} ORDER BY _row", m.sql);
+    if m.show_sql {
+        println!("{sql};");
+    }
 
     // Two inputs may map to one output name (a.jsonl and a.jsonl.zst): refuse before writing.
     let mut names: Vec<(String, &Shard)> = dataset

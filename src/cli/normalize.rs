@@ -123,9 +123,6 @@ pub async fn run(args: NormalizeArgs, quiet: bool) -> Result<()> {
         })
         .collect();
     let sql = format!("SELECT {} FROM t", select.join(", "));
-    if args.io.show_sql {
-        println!("{sql} ORDER BY _row");
-    }
     let done = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
@@ -134,6 +131,7 @@ pub async fn run(args: NormalizeArgs, quiet: bool) -> Result<()> {
             format: None,
             partitions: args.io.num_proc,
             verb: "normalize",
+            show_sql: args.io.show_sql,
         },
         quiet,
     )

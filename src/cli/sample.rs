@@ -259,9 +259,6 @@ async fn write_sample(
                 "SELECT {columns} FROM t WHERE seeded_random({}, {i}, _file, _row) < {rate:?}",
                 args.seed
             );
-            if args.show_sql {
-                println!("{sql} ORDER BY _row;");
-            }
             let done = mirror(
                 Mirror {
                     dataset: Arc::new(dataset.subset(group)),
@@ -270,6 +267,7 @@ async fn write_sample(
                     format: None,
                     partitions: args.num_proc,
                     verb: "sample",
+                    show_sql: args.show_sql,
                 },
                 quiet,
             )

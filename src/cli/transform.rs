@@ -64,9 +64,6 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
         let row = required_value(&dataset, &rebuilt, "output of the transforms");
         format!("SELECT {row} AS _json FROM t")
     };
-    if args.io.show_sql {
-        println!("{sql} ORDER BY _row");
-    }
     let done = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
@@ -75,6 +72,7 @@ pub async fn run(args: TransformArgs, quiet: bool) -> Result<()> {
             format: None,
             partitions: args.io.num_proc,
             verb: "transform",
+            show_sql: args.io.show_sql,
         },
         quiet,
     )
