@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use pick::cli::ReadArgs;
-use pick::cli::export::{ExportArgs, ExportFormat, run as export};
-use pick::engine::Engine;
+use pick_engine::pipelines::export::{ExportParams, run as export};
+use pick_engine::write::OutputFormat;
+use pick_engine::{Engine, Silent};
 
 const QUERIES: &[(&str, &str)] = &[
     ("count(*)", "SELECT count(*) FROM t"),
@@ -23,22 +23,20 @@ const QUERIES: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data-samples");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let parquet = tempfile::tempdir().expect("temp dir");
     rt.block_on(export(
-        ExportArgs {
+        &ExportParams {
             input: root.to_string(),
             output: parquet.path().to_path_buf(),
-            format: ExportFormat::Parquet,
+            format: OutputFormat::Parquet,
             filter: None,
             columns: vec![],
-            read: ReadArgs {
-                skip_bad_rows: false,
-                infer_rows: pick::dataset::infer::DEFAULT_INFER_ROWS,
-            },
+            partitions: 0,
+            read: Default::default(),
         },
-        true,
+        &Silent,
     ))
     .expect("export");
     let parquet_dir = parquet.path().to_string_lossy().to_string();

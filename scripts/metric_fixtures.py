@@ -2,9 +2,9 @@
 """Reference values for pick's metric kernels, computed by scikit-learn, SciPy and NumPy.
 
     python3 -m venv ~/.cache/pick-bench/venv && ~/.cache/pick-bench/venv/bin/pip install scikit-learn scipy numpy
-    ~/.cache/pick-bench/venv/bin/python scripts/metric_fixtures.py > udfs/src/metrics/fixtures.json
+    ~/.cache/pick-bench/venv/bin/python scripts/metric_fixtures.py > crates/pick-metrics/src/fixtures.json
 
-The output is committed; `udfs/src/metrics/fixtures.rs` checks every kernel against it.
+The output is committed; `crates/pick-metrics/src/fixtures.rs` checks every kernel against it.
 Undefined results (NaN, or an exception) are written as null.
 """
 import json

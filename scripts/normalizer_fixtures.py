@@ -3,7 +3,7 @@
 \\x1c-\\x1f, combining marks, empty and blank texts, Unicode newer than Python's tables, ...).
 
 Run with bonepick's venv:
-  ~/.cache/pick-bench/bonepick-venv/bin/python scripts/normalizer_fixtures.py > udfs/src/text/normalizers.edge.jsonl
+  ~/.cache/pick-bench/bonepick-venv/bin/python scripts/normalizer_fixtures.py > crates/pick-text/src/normalizers.edge.jsonl
 """
 import json
 

@@ -1,12 +1,12 @@
 //! eval-calibration and train-calibration against bonepick 0.5.0's own results on the same
 //! rows (tests/fixtures/calibration, made by scripts/calibration_fixtures.py).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::common::*;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calibration")
+    repo().join("tests/fixtures/calibration")
 }
 
 /// Every value written under `key:` in a YAML report, in order (numbers; `null` as NaN).

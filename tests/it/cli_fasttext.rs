@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::common::*;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/fasttext")
-        .join(name)
+    repo().join("tests/fixtures/fasttext").join(name)
 }
 
 fn read(p: &Path) -> String {

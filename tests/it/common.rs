@@ -2,8 +2,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The repository root (the test binary belongs to `crates/pick-cli`).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 pub fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples")
+    repo().join("data-samples")
 }
 
 pub fn pick(args: &[&str]) -> Output {

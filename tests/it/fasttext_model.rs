@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use pick_udfs::fasttext::{Model, Scratch};
+use pick_fasttext::{Model, Scratch};
 
 use crate::common::samples;
 

@@ -4,8 +4,10 @@
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
-use pick::cli::ReadArgs;
-use pick::cli::export::{ExportArgs, ExportFormat, run as export};
+use pick_engine::Silent;
+use pick_engine::dataset::{Codec, InferRows, ReadOptions};
+use pick_engine::pipelines::export::{ExportParams, run as export};
+use pick_engine::write::OutputFormat;
 
 fn key() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
@@ -87,35 +89,37 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
         .map(|r| format!("{}\n", serde_json::to_string(r).unwrap()))
         .collect();
     std::fs::write(&input, text).unwrap();
-    let read = || ReadArgs {
+    let read = || ReadOptions {
         skip_bad_rows: false,
-        infer_rows: 0,
+        infer_rows: InferRows(None),
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pq = tmp.path().join("pq");
     let back = tmp.path().join("back");
     rt.block_on(export(
-        ExportArgs {
+        &ExportParams {
             input: tmp.path().join("in").to_string_lossy().into(),
             output: pq.clone(),
-            format: ExportFormat::Parquet,
+            format: OutputFormat::Parquet,
             filter: None,
             columns: vec![],
+            partitions: 0,
             read: read(),
         },
-        true,
+        &Silent,
     ))
     .unwrap();
     rt.block_on(export(
-        ExportArgs {
+        &ExportParams {
             input: pq.to_string_lossy().into(),
             output: back.clone(),
-            format: ExportFormat::Jsonl,
+            format: OutputFormat::Jsonl(Codec::Plain),
             filter: None,
             columns: vec![],
+            partitions: 0,
             read: read(),
         },
-        true,
+        &Silent,
     ))
     .unwrap();
     std::fs::read_to_string(back.join("train/rows.jsonl"))

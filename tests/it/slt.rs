@@ -1,24 +1,150 @@
-//! A small sqllogictest runner: every `tests/slt/*.slt` file runs on a fresh session with
+//! The sqllogictest suite: every `tests/slt/*.slt` file runs, through the `sqllogictest` crate
+//! (the runner DataFusion uses for its own `.slt` files), on a fresh `pick_engine::Engine` with
 //! data-samples registered as `s`.
 //!
-//! Records: `statement ok`, `statement error <substring>`, and `query <types> [rowsort]`
-//! followed by SQL, `----`, and the expected rows (columns separated by one space, NULL as
-//! `NULL`, the empty string as `(empty)`).
+//! Records:
+//! - `statement ok` then SQL: the statement must succeed (rows it returns are ignored).
+//! - `statement error <regex>` then SQL: the statement must fail, and the regex must match
+//!   somewhere in the message the CLI prints (`pick_engine::error::describe`). It is a regular
+//!   expression, not a substring: `( ) | [ ] { } . * + ? ^ $ \` are literal only when escaped
+//!   (`\(`); an unescaped `.` still matches itself.
+//! - `query <types> [rowsort]` then SQL, `----` and the expected rows: one line per row, columns
+//!   separated by one space, NULL as `NULL`, the empty string as `(empty)`, values as arrow's
+//!   `ArrayFormatter` prints them. The type letters (`T`, `I`, `R`, `B`, any other) are kept as
+//!   written and not checked. `rowsort` sorts the rows the engine returns, not the expected
+//!   ones: write those in sorted order (completion does).
+//!
+//! Paths: cargo runs the test in the package directory (`crates/pick-cli`), not at the
+//! repository root, so a file that names files under data-samples says `control substitution
+//! on` and writes `$SAMPLES` for the absolute path of data-samples. With substitution on, `$`
+//! and `\` in that file's SQL must be escaped as `\$` and `\\`.
+//!
+//! Completion: `cargo test` cannot pass DataFusion's `--complete` flag to a test, so an
+//! environment variable turns it on:
+//!
+//! ```sh
+//! PICK_SLT_COMPLETE=1 cargo test --test it slt::
+//! ```
+//!
+//! rewrites every `.slt` file in place with what the engine returns now: results that differ
+//! are replaced (type letters are kept unless their number is wrong), an error record whose
+//! regex no longer matches gets the actual message (regex-escaped), and a failing
+//! `statement ok` or `query` becomes an error record. Review the diff before committing it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use arrow::array::RecordBatch;
+use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use pick::engine::Engine;
+use async_trait::async_trait;
+use pick_engine::{Engine, PickError};
+use sqllogictest::{ColumnType, DBOutput, Runner, default_column_validator, default_validator};
 
-fn render(batches: &[arrow::array::RecordBatch]) -> Vec<String> {
+/// Set to `1`, the test regenerates the expected results instead of checking them.
+const COMPLETE: &str = "PICK_SLT_COMPLETE";
+
+/// A letter of `query <types>`, kept as written: DataFusion's `DFColumnType` would turn the
+/// letters it does not know into `?` whenever completion rewrites a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Letter(char);
+
+impl ColumnType for Letter {
+    fn from_char(value: char) -> Option<Self> {
+        Some(Letter(value))
+    }
+
+    fn to_char(&self) -> char {
+        self.0
+    }
+}
+
+/// The letter completion writes for a column of a record that has none (or too few or too
+/// many): DataFusion's conventions.
+fn letter(t: &DataType) -> Letter {
+    Letter(match t {
+        DataType::Boolean => 'B',
+        t if t.is_integer() => 'I',
+        t if t.is_floating() || t.is_decimal() => 'R',
+        t if t.is_string() => 'T',
+        DataType::Date32 | DataType::Date64 | DataType::Time32(_) | DataType::Time64(_) => 'D',
+        DataType::Timestamp(..) => 'P',
+        _ => '?',
+    })
+}
+
+/// An error as the CLI prints it; `statement error` regexes are matched against this.
+#[derive(Debug)]
+struct SltError(String);
+
+impl std::fmt::Display for SltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SltError {}
+
+impl From<PickError> for SltError {
+    fn from(e: PickError) -> Self {
+        SltError(pick_engine::error::describe(&e))
+    }
+}
+
+/// One connection of the runner: a fresh engine with data-samples registered as `s`.
+struct Session {
+    engine: Engine,
+}
+
+impl Session {
+    fn open(samples: &Path) -> Result<Session, SltError> {
+        let engine = Engine::new(Default::default(), 0);
+        engine.register("s", samples.to_str().expect("UTF-8 path"))?;
+        Ok(Session { engine })
+    }
+}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for Session {
+    type Error = SltError;
+    type ColumnType = Letter;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<Letter>, SltError> {
+        let df = self.engine.sql(sql).await?;
+        let types: Vec<Letter> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| letter(f.data_type()))
+            .collect();
+        let batches = df.collect().await.map_err(PickError::from)?;
+        let rows = render(&batches)?;
+        // DDL (CREATE VIEW ...) has neither columns nor rows.
+        if rows.is_empty() && types.is_empty() {
+            Ok(DBOutput::StatementComplete(0))
+        } else {
+            Ok(DBOutput::Rows { types, rows })
+        }
+    }
+
+    async fn shutdown(&mut self) {}
+
+    /// For `skipif pick` / `onlyif pick`.
+    fn engine_name(&self) -> &str {
+        "pick"
+    }
+}
+
+/// Rows of cells: NULL as `NULL`, the empty string as `(empty)`.
+fn render(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, SltError> {
     let opts = FormatOptions::default().with_null("NULL");
     let mut rows = vec![];
     for b in batches {
-        let fmts: Vec<_> = b
+        let fmts = b
             .columns()
             .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
-            .collect();
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SltError(e.to_string()))?;
         for r in 0..b.num_rows() {
             rows.push(
                 fmts.iter()
@@ -30,96 +156,79 @@ fn render(batches: &[arrow::array::RecordBatch]) -> Vec<String> {
                             v
                         }
                     })
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                    .collect(),
             );
         }
     }
-    rows
+    Ok(rows)
 }
 
-async fn run_file(path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let engine = Engine::new(Default::default(), 0);
-    engine
-        .register(
-            "s",
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("data-samples")
-                .to_str()
-                .unwrap(),
-        )
-        .unwrap();
-    let name = path.file_name().unwrap().to_string_lossy();
-    let mut lines = text.lines().enumerate().peekable();
-    while let Some((no, line)) = lines.next() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut sql = String::new();
-        let mut expected = vec![];
-        let mut in_results = false;
-        while let Some((_, l)) = lines.peek() {
-            if l.trim().is_empty() {
-                break;
-            }
-            let l = lines.next().unwrap().1;
-            if l == "----" {
-                in_results = true;
-            } else if in_results {
-                expected.push(l.to_string());
-            } else {
-                sql.push_str(l);
-                sql.push('\n');
-            }
-        }
-        let at = format!("{name}:{}", no + 1);
-        let result: Result<_, pick::PickError> = async {
-            let df = engine.sql(&sql).await?;
-            Ok(df.collect().await?)
-        }
-        .await;
-        if line == "statement ok" {
-            result.unwrap_or_else(|e| panic!("{at}: {e}"));
-        } else if let Some(needle) = line.strip_prefix("statement error") {
-            let err = result
-                .err()
-                .unwrap_or_else(|| panic!("{at}: expected an error"));
-            let msg = pick::error::describe(&err);
-            assert!(
-                msg.contains(needle.trim()),
-                "{at}: error `{msg}` lacks `{}`",
-                needle.trim()
-            );
-        } else if line.starts_with("query") {
-            let batches = result.unwrap_or_else(|e| panic!("{at}: {e}"));
-            let mut got = render(&batches);
-            if line.contains("rowsort") {
-                got.sort();
-                expected.sort();
-            }
-            assert_eq!(got, expected, "{at}");
-        } else {
-            panic!("{at}: unknown record `{line}`");
-        }
-    }
+/// Cells and expected lines compare as they are (the crate's default collapses whitespace).
+#[allow(clippy::ptr_arg)]
+fn exact(s: &String) -> String {
+    s.clone()
+}
+
+/// Completion keeps the letters as written when there is one per column.
+#[allow(clippy::ptr_arg)]
+fn one_letter_per_column(actual: &Vec<Letter>, written: &Vec<Letter>) -> bool {
+    actual.len() == written.len()
+}
+
+async fn run_file(path: &Path, samples: &Path, complete: bool) -> Result<(), String> {
+    let mut runner = Runner::new(move || async move { Session::open(samples) });
+    runner.set_var(
+        "SAMPLES".to_string(),
+        samples.to_str().expect("UTF-8 path").to_string(),
+    );
+    runner.with_normalizer(exact);
+    runner.with_validator(default_validator);
+    runner.with_column_validator(default_column_validator);
+    let result = if complete {
+        runner
+            .update_test_file(path, " ", default_validator, exact, one_letter_per_column)
+            .await
+            .map_err(|e| format!("completing {}: {e}", path.display()))
+    } else {
+        runner
+            .run_file_async(path)
+            .await
+            .map_err(|e| e.display(false).to_string())
+    };
+    runner.shutdown_async().await;
+    result
 }
 
 #[test]
 fn slt_files() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root");
+    let samples = root.join("data-samples");
+    let complete = std::env::var(COMPLETE).is_ok_and(|v| v == "1");
+    let dir = root.join("tests/slt");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|f| f.extension().is_some_and(|e| e == "slt"))
         .collect();
     files.sort();
-    assert!(!files.is_empty());
+    assert!(!files.is_empty(), "no .slt files in {}", dir.display());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    for f in files
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "slt"))
-    {
-        rt.block_on(run_file(f));
+    let mut failures = vec![];
+    for f in &files {
+        match rt.block_on(run_file(f, &samples, complete)) {
+            Ok(()) if complete => eprintln!("completed {}", f.display()),
+            Ok(()) => {}
+            Err(e) => failures.push(e),
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "{} of {} .slt files failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

@@ -1,0 +1,57 @@
+//! The flag blocks several commands share, flattened into each command that takes them.
+
+use clap::Args;
+use pick_engine::dataset::{InferRows, ReadOptions};
+
+/// How datasets are read, shared by every command that reads one.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// Leave out rows that cannot be read (counted and reported) instead of failing.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+
+    /// Rows of each JSON shard read to infer the schema; 0 reads every row.
+    #[arg(long, default_value_t = pick_engine::dataset::infer::DEFAULT_INFER_ROWS, value_name = "N")]
+    pub infer_rows: u64,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> ReadOptions {
+        ReadOptions {
+            skip_bad_rows: self.skip_bad_rows,
+            infer_rows: InferRows((self.infer_rows > 0).then_some(self.infer_rows)),
+        }
+    }
+}
+
+/// Threads, `--show-sql` and the read options: the block every data command takes. (Seeds are
+/// per command: bonepick's defaults and short flags differ from command to command.)
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Threads (0 = all cores).
+    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
+    pub num_proc: usize,
+
+    /// Print the SQL that does the work, then run it.
+    #[arg(long)]
+    pub show_sql: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// What every command gets besides its own flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Globals {
+    pub quiet: bool,
+}
+
+impl Globals {
+    /// The terminal observer for a command; `show_sql` from its flags.
+    pub fn observer(self, show_sql: bool) -> crate::output::Terminal {
+        crate::output::Terminal {
+            quiet: self.quiet,
+            show_sql,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `pick eval-fasttext`: a fastText model on the `test.txt` of convert-to-fasttext outputs
+//! (bonepick §4.5, §6.1).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use pick_engine::Result;
+use pick_engine::pipelines::eval_fasttext::{EvalFasttextParams, EvalResult, run as eval};
+
+use crate::args::Globals;
+use crate::output::Out;
+
+#[derive(Debug, Args)]
+pub struct EvalFasttextArgs {
+    /// A convert-to-fasttext output holding test.txt (repeat to evaluate on several together).
+    #[arg(short = 'd', long = "dataset-dir", value_name = "DIR", required = true)]
+    pub dataset: Vec<PathBuf>,
+
+    /// Directory holding model.bin (or a .bin/.ftz file); results_<hash>.yaml is written there.
+    #[arg(short = 'm', long = "model-dir", value_name = "DIR")]
+    pub model: PathBuf,
+
+    /// Accepted for bonepick's command lines; test.txt already holds label and text.
+    #[arg(short = 't', long = "text-field", hide = true)]
+    pub text_field: Option<String>,
+
+    /// Accepted for bonepick's command lines; test.txt already holds label and text.
+    #[arg(short = 'l', long = "label-field", hide = true)]
+    pub label_field: Option<String>,
+
+    /// Threads (0 = all cores).
+    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
+    pub num_proc: usize,
+}
+
+pub fn run(args: EvalFasttextArgs, g: Globals) -> Result<()> {
+    let params = EvalFasttextParams {
+        dataset: args.dataset,
+        model: args.model,
+        num_proc: args.num_proc,
+    };
+    let r = eval(&params)?;
+    Out.text(&r.yaml)?;
+    if !g.quiet {
+        if !r.unknown.is_empty() {
+            eprintln!(
+                "warning: the model has no label {} (scored 0)",
+                r.unknown.join(", ")
+            );
+        }
+        eprintln!("{}", table(&r.result));
+        eprintln!(
+            "{} examples from {} file(s); results in {}",
+            r.examples,
+            r.files,
+            r.results_file.display()
+        );
+    }
+    Ok(())
+}
+
+/// The results as a terminal table, with the macro averages last.
+fn table(r: &EvalResult) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(["class", "precision", "recall", "f1", "support", "auc"]);
+    let f = |v: f64| format!("{v:.4}");
+    let auc = |v: Option<f64>| v.map_or("-".to_string(), f);
+    for c in &r.classes {
+        t.add_row([
+            c.class.clone(),
+            f(c.precision),
+            f(c.recall),
+            f(c.f1),
+            c.support.to_string(),
+            auc(c.auc),
+        ]);
+    }
+    let total: u64 = r.classes.iter().map(|c| c.support).sum();
+    t.add_row([
+        "macro".to_string(),
+        f(r.macro_precision),
+        f(r.macro_recall),
+        f(r.macro_f1),
+        total.to_string(),
+        auc(r.macro_auc),
+    ]);
+    t
+}

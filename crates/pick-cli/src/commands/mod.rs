@@ -1,0 +1,106 @@
+//! Every command's flags (clap) and dispatch, by family: `data` (datasets in, datasets out),
+//! `fasttext`, `metrics`, plus `sql` and `bench`. A command turns its flags into a pipeline's
+//! parameters, runs the pipeline and presents its report; commands never import each other.
+
+pub mod bench;
+pub mod data;
+pub mod fasttext;
+pub mod metrics;
+pub mod sql;
+
+use clap::{Parser, Subcommand};
+use pick_engine::Result;
+
+use crate::args::Globals;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pick",
+    version,
+    about = "Build text-quality classifiers for LLM pretraining data and apply them at corpus scale",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// No progress bars or summaries on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Memory for sorts, joins and aggregates before they spill to disk (500MB, 8G; default:
+    /// half the machine's memory).
+    #[arg(long, global = true, value_name = "SIZE", value_parser = crate::flags::parse_byte_size)]
+    pub memory_limit: Option<u64>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over datasets: `-d NAME=DIR` registers tables, paths and globs work in FROM.
+    Sql(sql::SqlArgs),
+    /// Copy a dataset to Parquet or JSON lines, mirroring its layout.
+    Export(data::export::ExportArgs),
+    /// Rebuild each row from two jq expressions: {**text_transform(row), **label_transform(row)}.
+    TransformDataset(data::transform::TransformArgs),
+    /// Normalize one text field with one of bonepick's normalizers, keeping everything else.
+    NormalizeDataset(data::normalize::NormalizeArgs),
+    /// Import a Hugging Face dataset from a local directory as train/ and test/ shards.
+    ImportHfDataset(data::import_hf::ImportArgs),
+    /// Cut every label of every split down to the split's rarest label, keeping all fields.
+    BalanceDataset(data::balance::BalanceArgs),
+    /// A seeded sample of rows by rate or by size on disk, mirroring the layout.
+    SampleDataset(data::sample::SampleArgs),
+    /// Shuffle all rows into N shards, optionally carving test and valid splits.
+    ReshardDataset(data::reshard::ReshardArgs),
+    /// Label histogram or statistics, and key lengths, of a dataset.
+    LabelDistribution(data::label_distribution::LabelDistributionArgs),
+    /// Write train/valid/test as fastText training files (`__label__x text`) with report.yaml.
+    ConvertToFasttext(fasttext::convert::ConvertArgs),
+    /// Train a fastText classifier (official fastText, built in) on convert-to-fasttext output.
+    TrainFasttext(fasttext::train::TrainFasttextArgs),
+    /// Precision, recall, F1 and AUC per class of a fastText model on test.txt.
+    EvalFasttext(fasttext::eval::EvalFasttextArgs),
+    /// Add `.metadata.<classifier>` = {label: probability} from a fastText model to every row.
+    InferFasttext(fasttext::infer::InferFasttextArgs),
+    /// Count tokenizer tokens over datasets.
+    CountTokens(data::count_tokens::CountTokensArgs),
+    /// Scalar predictions against ordinal gold labels: AUCs, correlations, errors, calibration.
+    EvalCalibration(metrics::eval_calibration::EvalCalibrationArgs),
+    /// Fit a linear or log-linear map from prediction components to gold; prints its jq.
+    TrainCalibration(metrics::train_calibration::TrainCalibrationArgs),
+    /// Agreement between annotation runs of the same documents (κ, confusion, differences).
+    AnnotationAgreement(metrics::agreement::AgreementArgs),
+    /// Measure scan throughput against DuckDB and Polars.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Print pick's version.
+    Version,
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    if let Some(bytes) = cli.memory_limit {
+        pick_engine::session::set_memory_limit(bytes as usize);
+    }
+    let g = Globals { quiet: cli.quiet };
+    match cli.command {
+        Command::Sql(args) => sql::run(args, g).await,
+        Command::Export(args) => data::export::run(args, g).await,
+        Command::Bench(cmd) => bench::run(cmd, g).await,
+        Command::TransformDataset(args) => data::transform::run(args, g).await,
+        Command::NormalizeDataset(args) => data::normalize::run(args, g).await,
+        Command::ImportHfDataset(args) => data::import_hf::run(args, g).await,
+        Command::BalanceDataset(args) => data::balance::run(args, g).await,
+        Command::SampleDataset(args) => data::sample::run(args, g).await,
+        Command::ReshardDataset(args) => data::reshard::run(args, g).await,
+        Command::LabelDistribution(args) => data::label_distribution::run(args, g).await,
+        Command::ConvertToFasttext(args) => fasttext::convert::run(args, g).await,
+        Command::TrainFasttext(args) => fasttext::train::run(args, g),
+        Command::EvalFasttext(args) => fasttext::eval::run(args, g),
+        Command::InferFasttext(args) => fasttext::infer::run(args, g).await,
+        Command::CountTokens(args) => data::count_tokens::run(args, g).await,
+        Command::EvalCalibration(args) => metrics::eval_calibration::run(args, g).await,
+        Command::TrainCalibration(args) => metrics::train_calibration::run(args, g).await,
+        Command::AnnotationAgreement(args) => metrics::agreement::run(args, g).await,
+        Command::Version => crate::output::Out.line(format!("pick {}", env!("CARGO_PKG_VERSION"))),
+    }
+}

@@ -1,0 +1,235 @@
+//! bonepick's flag conventions: its two-letter shorts, its deprecated field flags and its value
+//! types (row counts or fractions, byte sizes), parsed the way its users write them.
+
+use std::ffi::OsString;
+
+use pick_engine::Result;
+use pick_engine::pipelines::SplitSize;
+use pick_jq::field_path;
+
+/// clap shorts are one character; bonepick's `-tt`/`-ll` become their long forms before parsing.
+/// Nothing after `--` is touched.
+pub fn rewrite_two_letter_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut rest = false;
+    for arg in args {
+        if rest {
+            out.push(arg);
+            continue;
+        }
+        let rewritten = arg.to_str().and_then(|a| {
+            if a == "--" {
+                rest = true;
+                return None;
+            }
+            [("-tt", "--text-expression"), ("-ll", "--label-expression")]
+                .iter()
+                .find_map(|(short, long)| {
+                    let tail = a.strip_prefix(short)?;
+                    match tail.strip_prefix('=') {
+                        Some(v) => Some(format!("{long}={v}")),
+                        None if tail.is_empty() => Some(long.to_string()),
+                        None => None,
+                    }
+                })
+        });
+        out.push(rewritten.map_or(arg, OsString::from));
+    }
+    out
+}
+
+/// The jq expression a deprecated `-t/--text-field F` (or `-l/--label-field F`) stands for,
+/// with bonepick's warning; the field wins over the expression, as in bonepick.
+pub fn field_expression(field: Option<&str>, expression: &str, flag: &str, quiet: bool) -> String {
+    match field {
+        None => expression.to_string(),
+        Some(f) => {
+            if !quiet {
+                let (old, new) = match flag {
+                    "label" => ("-l/--label-field", "-ll/--label-expression"),
+                    _ => ("-t/--text-field", "-tt/--text-expression"),
+                };
+                eprintln!("WARNING: {old} is deprecated, use {new} instead.");
+            }
+            field_path(f)
+        }
+    }
+}
+
+/// The text and label of a row as bonepick's training commands take them: `-tt`/`-ll` jq
+/// expressions, or the deprecated `-t`/`-l` field names (which win, with a warning).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TextLabelArgs {
+    /// jq expression for the text of a row (`-tt`).
+    #[arg(long = "text-expression", default_value = ".text", value_name = "JQ")]
+    pub text_expression: String,
+
+    /// jq expression for the label of a row (`-ll`).
+    #[arg(long = "label-expression", default_value = ".score", value_name = "JQ")]
+    pub label_expression: String,
+
+    /// Deprecated: the text field (`.F`).
+    #[arg(short = 't', long = "text-field", value_name = "FIELD")]
+    pub text_field: Option<String>,
+
+    /// Deprecated: the label field (`.F`).
+    #[arg(short = 'l', long = "label-field", value_name = "FIELD")]
+    pub label_field: Option<String>,
+}
+
+impl TextLabelArgs {
+    /// The text and label expressions in force, both checked to compile (a usage error if not).
+    pub fn expressions(&self, quiet: bool) -> Result<(String, String)> {
+        let text = field_expression(
+            self.text_field.as_deref(),
+            &self.text_expression,
+            "text",
+            quiet,
+        );
+        let label = field_expression(
+            self.label_field.as_deref(),
+            &self.label_expression,
+            "label",
+            quiet,
+        );
+        for (flag, e) in [("--text-expression", &text), ("--label-expression", &label)] {
+            pick_jq::Program::compile(e).map_err(|e| usage(format!("{flag}: {e}")))?;
+        }
+        Ok((text, label))
+    }
+}
+
+/// `0.1` is a tenth of the rows and `500` is 500 rows, as in bonepick; unlike bonepick, `1.0`
+/// is all rows (bonepick's float-or-int type reads it as one row).
+pub fn parse_split_size(s: &str) -> std::result::Result<SplitSize, String> {
+    let t = s.trim().replace('_', "");
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(SplitSize::Rows(n));
+    }
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("`{s}` is neither a fraction (0.1) nor a row count (500)"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(SplitSize::Fraction(v))
+    } else if v > 1.0 && v.fract() == 0.0 && v < 2f64.powi(63) {
+        Ok(SplitSize::Rows(v as u64))
+    } else {
+        Err(format!(
+            "`{s}` must be a fraction in [0, 1] or a whole number of rows"
+        ))
+    }
+}
+
+/// bonepick's byte sizes: `500`, `1.5KB` (1536), `2 G`, `10MB`; binary multipliers.
+pub fn parse_byte_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let digits_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits_end);
+    let bad = || format!("`{s}` is not a size like 500, 64KB, 1.5G or 2TB");
+    let well_formed = !num.is_empty()
+        && !num.starts_with('.')
+        && !num.ends_with('.')
+        && num.matches('.').count() <= 1;
+    if !well_formed {
+        return Err(bad());
+    }
+    let num: f64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim_start() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        "T" | "TB" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    Ok((num * mult as f64) as u64)
+}
+
+/// A fraction in (0, 1].
+pub fn parse_rate(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be in (0, 1]"))
+    }
+}
+
+pub use pick_engine::pipelines::usage;
+
+/// Checks that at most one of two optional flags is given and returns which.
+pub fn one_of<A, B>(a: Option<A>, b: Option<B>, names: (&str, &str)) -> Result<Either<A, B>> {
+    match (a, b) {
+        (Some(a), None) => Ok(Either::Left(a)),
+        (None, Some(b)) => Ok(Either::Right(b)),
+        (Some(_), Some(_)) => Err(usage(format!(
+            "{} and {} cannot be used together",
+            names.0, names.1
+        ))),
+        (None, None) => Err(usage(format!("give one of {} or {}", names.0, names.1))),
+    }
+}
+
+pub enum Either<A, B> {
+    Left(A),
+    Right(B),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn two_letter_shorts_become_long_flags() {
+        assert_eq!(
+            rewrite_two_letter_shorts(os(&["pick", "x", "-tt", ".a", "-ll=.b", "-t", "-l"])),
+            os(&[
+                "pick",
+                "x",
+                "--text-expression",
+                ".a",
+                "--label-expression=.b",
+                "-t",
+                "-l"
+            ])
+        );
+        assert_eq!(
+            rewrite_two_letter_shorts(os(&["pick", "--", "-tt"])),
+            os(&["pick", "--", "-tt"])
+        );
+    }
+
+    #[test]
+    fn split_sizes() {
+        assert_eq!(parse_split_size("0.1"), Ok(SplitSize::Fraction(0.1)));
+        assert_eq!(parse_split_size("1.0"), Ok(SplitSize::Fraction(1.0)));
+        assert_eq!(parse_split_size("500"), Ok(SplitSize::Rows(500)));
+        assert_eq!(parse_split_size("10_000"), Ok(SplitSize::Rows(10_000)));
+        assert_eq!(parse_split_size("1e3"), Ok(SplitSize::Rows(1000)));
+        assert!(parse_split_size("2.5").is_err());
+        assert!(parse_split_size("-0.1").is_err());
+        assert_eq!(SplitSize::Fraction(0.25).rows_of(10), 2); // 2.5 rounds to even
+        assert_eq!(SplitSize::Fraction(0.35).rows_of(10), 4); // 3.5 rounds to even too
+    }
+
+    #[test]
+    fn byte_sizes_are_binary() {
+        assert_eq!(parse_byte_size("1.5KB"), Ok(1536));
+        assert_eq!(parse_byte_size("  1 gb "), Ok(1 << 30));
+        assert_eq!(parse_byte_size("500"), Ok(500));
+        assert_eq!(parse_byte_size("10M"), Ok(10 << 20));
+        assert!(parse_byte_size("1KiB").is_err());
+        assert!(parse_byte_size("KB").is_err());
+        assert!(parse_byte_size("1..5K").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Datasets: shard discovery, JSON-lines and Parquet readers, the DataFusion table.
+
+pub mod builders;
+pub mod conform;
+pub mod decode;
+pub mod discover;
+pub mod infer;
+pub mod json_value;
+pub mod jtype;
+pub mod lines;
+pub mod source;
+pub mod table;
+
+pub use decode::Virtual;
+pub use discover::{Codec, Shard, ShardFormat};
+pub use infer::InferRows;
+pub use table::{Dataset, DatasetTable, ReadOptions};

@@ -1,0 +1,288 @@
+//! Reader threads: they open shards in order, decompress and cut JSON lines into chunks,
+//! read Parquet row groups into batches, and hand both to the decoding streams.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use arrow::array::{
+    ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder, UInt64Array, new_null_array,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::dataset::conform::conform;
+use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_chunk};
+use crate::dataset::discover::{Shard, ShardFormat};
+use crate::dataset::lines::{Chunker, LineChunk};
+use crate::error::{PickError, Result};
+use crate::write::json_rows::RowWriter;
+
+/// Counters shared by every stream of a scan; commands report them when the scan ends.
+#[derive(Debug, Default)]
+pub struct ScanStats {
+    pub rows: AtomicU64,
+    pub bad_rows: AtomicU64,
+    /// Bytes of shards fully read, as stored on disk.
+    pub stored_bytes: AtomicU64,
+    /// Bytes after decompression (JSON text; for Parquet, the stored size).
+    pub decoded_bytes: AtomicU64,
+    pub shards_done: AtomicU64,
+}
+
+/// Unit of work passed from reader threads to decoding streams.
+pub enum Item {
+    Lines(LineChunk),
+    Batch(RecordBatch),
+}
+
+/// Everything a reader or decoder needs to know about the scan.
+pub struct ScanContext {
+    pub layout: Arc<TableLayout>,
+    pub projection: Projection,
+    pub skip_bad_rows: bool,
+    pub stats: Arc<ScanStats>,
+    pub batch_rows: usize,
+}
+
+impl ScanContext {
+    pub fn decode(&self, item: Item) -> Result<RecordBatch> {
+        let batch = match item {
+            Item::Batch(b) => b,
+            Item::Lines(chunk) => decode_chunk(
+                &self.layout,
+                &self.projection,
+                &chunk,
+                self.skip_bad_rows,
+                &self.stats.bad_rows,
+            )?,
+        };
+        self.stats
+            .rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        Ok(batch)
+    }
+}
+
+/// Reads shards `shards[next..]` (claiming each with `next`) and sends their items until the
+/// shards run out or the receiving side hangs up. Returns false if it hung up.
+pub fn produce(
+    ctx: &ScanContext,
+    shards: &[Arc<Shard>],
+    next: &AtomicUsize,
+    send: &dyn Fn(Result<Item>) -> bool,
+) {
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(shard) = shards.get(i) else { return };
+        let result = match shard.format {
+            ShardFormat::JsonLines(codec) => read_lines(ctx, shard, codec, send),
+            ShardFormat::Parquet => read_parquet(ctx, shard, send),
+            ShardFormat::Arrow => read_arrow(ctx, shard, send),
+        };
+        match result {
+            Ok(true) => {
+                ctx.stats
+                    .stored_bytes
+                    .fetch_add(shard.size, Ordering::Relaxed);
+                ctx.stats.shards_done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(false) => return,
+            Err(e) => {
+                send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+fn read_lines(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    codec: crate::dataset::discover::Codec,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
+    let mut chunker = Chunker::new(Arc::clone(shard), codec)?;
+    let mut reported = 0;
+    while let Some(chunk) = chunker.next_chunk()? {
+        ctx.stats
+            .decoded_bytes
+            .fetch_add(chunker.bytes - reported, Ordering::Relaxed);
+        reported = chunker.bytes;
+        if !send(Ok(Item::Lines(chunk))) {
+            return Ok(false);
+        }
+    }
+    ctx.stats
+        .decoded_bytes
+        .fetch_add(chunker.bytes - reported, Ordering::Relaxed);
+    Ok(true)
+}
+
+fn read_parquet(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
+    let perr = |source| PickError::Parquet {
+        path: shard.path.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
+    let file_schema = Arc::clone(builder.schema());
+    let layout = &ctx.layout;
+    let data_cols = wanted_data_columns(ctx);
+    let roots: Vec<usize> = data_cols
+        .iter()
+        .filter_map(|&i| file_schema.index_of(layout.schema.field(i).name()).ok())
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(ctx.batch_rows)
+        .build()
+        .map_err(perr)?;
+    ctx.stats
+        .decoded_bytes
+        .fetch_add(shard.size, Ordering::Relaxed);
+    emit_batches(
+        ctx,
+        shard,
+        &data_cols,
+        reader.map(|b| b.map_err(|e| perr(e.into()))),
+        send,
+    )
+}
+
+/// An Arrow IPC shard's batches: the file format (`ARROW1` magic) or the stream format.
+pub fn arrow_batches(
+    shard: &Shard,
+) -> Result<Box<dyn arrow::record_batch::RecordBatchReader + Send>> {
+    use std::io::{Read, Seek};
+    let ioerr = |e| PickError::io(&shard.path, e);
+    let aerr = |e: arrow::error::ArrowError| PickError::Dataset {
+        path: shard.path.clone(),
+        message: format!("not an Arrow IPC file or stream: {e}"),
+    };
+    let mut file = std::fs::File::open(&shard.path).map_err(ioerr)?;
+    let mut magic = [0u8; 6];
+    let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
+    file.rewind().map_err(ioerr)?;
+    let file = std::io::BufReader::with_capacity(1 << 20, file);
+    Ok(if is_file {
+        Box::new(arrow::ipc::reader::FileReader::try_new(file, None).map_err(aerr)?)
+    } else {
+        Box::new(arrow::ipc::reader::StreamReader::try_new(file, None).map_err(aerr)?)
+    })
+}
+
+fn read_arrow(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
+    let reader = arrow_batches(shard)?;
+    ctx.stats
+        .decoded_bytes
+        .fetch_add(shard.size, Ordering::Relaxed);
+    let data_cols = wanted_data_columns(ctx);
+    let path = shard.path.clone();
+    emit_batches(
+        ctx,
+        shard,
+        &data_cols,
+        reader.map(move |b| {
+            b.map_err(|e| PickError::Dataset {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+        }),
+        send,
+    )
+}
+
+/// Data columns a scan reads: the projected ones, or all of them when `_json` rebuilds the row.
+fn wanted_data_columns(ctx: &ScanContext) -> Vec<usize> {
+    if ctx.projection.wants(Virtual::Json) {
+        (0..ctx.layout.data_fields).collect()
+    } else {
+        ctx.projection
+            .columns
+            .iter()
+            .filter_map(|c| match c {
+                Column::Data(i) => Some(*i),
+                Column::Virtual(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// Conforms columnar batches (Parquet, Arrow) to the table, adds the virtual columns and
+/// sends them.
+fn emit_batches(
+    ctx: &ScanContext,
+    shard: &Arc<Shard>,
+    data_cols: &[usize],
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    send: &dyn Fn(Result<Item>) -> bool,
+) -> Result<bool> {
+    let layout = &ctx.layout;
+    let wants_json = ctx.projection.wants(Virtual::Json);
+    let mut row = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        let n = batch.num_rows();
+        // Conform every needed data column to the table schema.
+        let mut data: Vec<Option<ArrayRef>> = vec![None; layout.data_fields];
+        for &i in data_cols {
+            let target = layout.schema.field(i);
+            data[i] = Some(match batch.schema().index_of(target.name()) {
+                Ok(j) => conform(batch.column(j), batch.schema().field(j), target)?,
+                Err(_) => new_null_array(target.data_type(), n),
+            });
+        }
+        let json = if wants_json {
+            let fields: Vec<&arrow::datatypes::Field> = (0..layout.data_fields)
+                .map(|i| layout.schema.field(i))
+                .collect();
+            let arrays: Vec<ArrayRef> = data
+                .iter()
+                .map(|a| Arc::clone(a.as_ref().expect("read")))
+                .collect();
+            let writer = RowWriter::new(&fields, &arrays)?;
+            let mut b = StringBuilder::with_capacity(n, n * 64);
+            let mut buf = Vec::new();
+            for r in 0..n {
+                buf.clear();
+                writer.write_row(r, &mut buf);
+                b.append_value(std::str::from_utf8(&buf).expect("UTF-8"));
+            }
+            Some(Arc::new(b.finish()) as ArrayRef)
+        } else {
+            None
+        };
+        let columns: Vec<ArrayRef> = ctx
+            .projection
+            .columns
+            .iter()
+            .map(|c| match *c {
+                Column::Data(i) => Arc::clone(data[i].as_ref().expect("read")),
+                Column::Virtual(Virtual::Row) => {
+                    Arc::new(UInt64Array::from_iter_values(row..row + n as u64))
+                }
+                Column::Virtual(Virtual::Json) => Arc::clone(json.as_ref().expect("built")),
+                Column::Virtual(v) => v.shard_column(shard, n).expect("per-shard column"),
+            })
+            .collect();
+        row += n as u64;
+        let out = RecordBatch::try_new_with_options(
+            Arc::clone(&ctx.projection.schema),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
+        if !send(Ok(Item::Batch(out))) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,63 @@
+//! One pipeline per command: parameters in (plain values, no command-line types), a report out
+//! (`serde::Serialize`), progress and statements through an `Observer`. Pipelines never print
+//! and never import each other's internals; what two of them share lives in `ops` or `plan`.
+
+pub mod agreement;
+pub mod balance;
+pub mod bench;
+pub mod calibration;
+pub mod convert_fasttext;
+pub mod count_tokens;
+pub mod eval_fasttext;
+pub mod export;
+pub mod import_hf;
+pub mod infer_fasttext;
+pub mod label_distribution;
+pub mod normalize;
+pub mod reshard;
+pub mod sample;
+pub mod sql;
+pub mod train_fasttext;
+pub mod transform;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pick_fasttext::{Model, shared};
+
+use crate::error::{PickError, Result};
+
+/// A usage error for a parameter combination the command line cannot express.
+pub fn usage(message: impl Into<String>) -> PickError {
+    PickError::Usage(message.into())
+}
+
+/// A split size: a fraction of the rows or a number of rows.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub enum SplitSize {
+    Fraction(f64),
+    Rows(u64),
+}
+
+impl SplitSize {
+    /// Rows this size takes out of `total` (fractions round half to even, like Python).
+    pub fn rows_of(self, total: u64) -> u64 {
+        match self {
+            SplitSize::Rows(n) => n,
+            SplitSize::Fraction(f) => (total as f64 * f).round_ties_even() as u64,
+        }
+    }
+}
+
+/// The shared fastText model at `path` (a `.bin`/`.ftz` file or a directory holding
+/// `model.bin`); a missing or unusable file fails the run (exit 1).
+pub fn load_fasttext(path: &Path) -> Result<Arc<Model>> {
+    shared(path).map_err(|e| PickError::Failed(e.to_string()))
+}
+
+/// Checks that a jq expression compiles; `flag` names it in the usage error.
+pub fn check_jq(flag: &str, expr: &str) -> Result<()> {
+    pick_jq::Program::compile(expr)
+        .map(|_| ())
+        .map_err(|e| usage(format!("{flag}: {e}")))
+}

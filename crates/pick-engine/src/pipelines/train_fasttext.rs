@@ -1,0 +1,226 @@
+//! `pick train-fasttext`: official fastText supervised training on `train.txt` of one or more
+//! convert-to-fasttext outputs (bonepick §4.2), writing `model.bin`, `model.vec` and
+//! `train_params.json`. fastText itself runs inside pick (no `fasttext` binary needed).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use pick_compat::pyfmt::float_repr;
+use pick_fasttext::Loss;
+use pick_fasttext::train::{Supervised, train};
+use serde::Serialize;
+
+use crate::error::{PickError, Result};
+use crate::pipelines::usage;
+use crate::write::{PendingFile, write_file};
+
+#[derive(Debug, Clone)]
+pub struct TrainFasttextParams {
+    pub dataset: Vec<PathBuf>,
+    pub output: PathBuf,
+    pub learning_rate: f64,
+    pub word_ngrams: i32,
+    pub min_count: i32,
+    pub epoch: i32,
+    pub bucket: i32,
+    pub min_char_ngram: i32,
+    pub max_char_ngram: i32,
+    pub window_size: i32,
+    pub dimension: i32,
+    pub loss: Loss,
+    pub num_negatives: i32,
+    /// 0 = all cores.
+    pub thread: usize,
+    pub pretrained_vectors: Option<PathBuf>,
+    pub seed: i32,
+    /// fastText's own verbosity (0 quiet, 1 summary, 2 progress).
+    pub verbose: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrainReport {
+    pub loss: String,
+    pub input: PathBuf,
+    pub words: usize,
+    /// Most frequent first.
+    pub labels: Vec<String>,
+    pub seconds: f64,
+    pub threads: usize,
+    pub model: PathBuf,
+    pub model_bytes: u64,
+    pub vectors: PathBuf,
+    pub params: PathBuf,
+}
+
+/// A number as Python's `str()` prints it (bonepick's command line).
+fn py(v: f64) -> String {
+    let mut s = String::new();
+    float_repr(v, &mut s);
+    s
+}
+
+/// The `fasttext supervised` command line that trains the same model.
+fn command_line(a: &TrainFasttextParams, s: &Supervised, prefix: &Path) -> String {
+    let mut cmd = format!(
+        "fasttext supervised -input {} -output {} -dim {} -lr {} -wordNgrams {} -minCount {} \
+         -epoch {} -bucket {} -minn {} -maxn {} -ws {} -neg {} -seed {} -thread {} -loss {} -verbose {}",
+        s.input.display(),
+        prefix.display(),
+        s.dim,
+        py(s.lr),
+        s.word_ngrams,
+        s.min_count,
+        s.epoch,
+        a.bucket,
+        s.minn,
+        s.maxn,
+        s.ws,
+        s.neg,
+        s.seed,
+        s.threads,
+        s.loss.name(),
+        s.verbose
+    );
+    if let Some(p) = &s.pretrained_vectors {
+        cmd.push_str(&format!(" -pretrainedVectors {}", p.display()));
+    }
+    cmd
+}
+
+/// Several inputs become one training file, in the order given.
+fn combined_input(dirs: &[PathBuf], output: &Path) -> Result<PathBuf> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        let train = dir.join("train.txt");
+        let meta = std::fs::metadata(&train).map_err(|_| {
+            usage(format!(
+                "{}: no train.txt (make one with convert-to-fasttext)",
+                dir.display()
+            ))
+        })?;
+        if meta.len() == 0 {
+            return Err(usage(format!("{}: empty", train.display())));
+        }
+        files.push(train);
+    }
+    if let [one] = files.as_slice() {
+        return Ok(one.clone());
+    }
+    let combined = output.join("combined_train.txt");
+    let (pending, file) = PendingFile::create(&combined)?;
+    let mut out = std::io::BufWriter::new(file);
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| PickError::io(file, e))?;
+        out.write_all(&bytes)
+            .and_then(|_| {
+                if bytes.last() != Some(&b'\n') {
+                    out.write_all(b"\n")
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| PickError::io(&combined, e))?;
+    }
+    out.flush().map_err(|e| PickError::io(&combined, e))?;
+    drop(out);
+    pending.commit()?;
+    Ok(combined)
+}
+
+pub fn run(args: &TrainFasttextParams) -> Result<TrainReport> {
+    if let Some(p) = &args.pretrained_vectors
+        && !p.is_file()
+    {
+        return Err(usage(format!(
+            "--pretrained-vectors: {}: no such file",
+            p.display()
+        )));
+    }
+    for (flag, v) in [
+        ("--dimension", args.dimension),
+        ("--epoch", args.epoch),
+        ("--word-ngrams", args.word_ngrams),
+        ("--window-size", args.window_size),
+    ] {
+        if v < 1 {
+            return Err(usage(format!("{flag} must be at least 1, not {v}")));
+        }
+    }
+    if args.bucket < 0 || args.min_char_ngram < 0 || args.max_char_ngram < args.min_char_ngram {
+        return Err(usage(
+            "--bucket must be >= 0 and --max-char-ngram >= --min-char-ngram >= 0".to_string(),
+        ));
+    }
+    std::fs::create_dir_all(&args.output).map_err(|e| PickError::io(&args.output, e))?;
+    let input = combined_input(&args.dataset, &args.output)?;
+    let threads = if args.thread == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.thread
+    };
+    let spec = Supervised {
+        input,
+        dim: args.dimension,
+        lr: args.learning_rate,
+        word_ngrams: args.word_ngrams,
+        min_count: args.min_count,
+        epoch: args.epoch,
+        bucket: args.bucket,
+        minn: args.min_char_ngram,
+        maxn: args.max_char_ngram,
+        ws: args.window_size,
+        neg: args.num_negatives,
+        loss: args.loss,
+        threads: threads as i32,
+        seed: args.seed,
+        verbose: args.verbose,
+        pretrained_vectors: args.pretrained_vectors.clone(),
+    };
+    let bin = args.output.join("model.bin");
+    let vec = args.output.join("model.vec");
+    // Written under temporary names and renamed, so a failed run leaves no half model.
+    let (bin_tmp, vec_tmp) = (PendingFile::reserve(&bin)?, PendingFile::reserve(&vec)?);
+    let started = Instant::now();
+    let trained = train(&spec, bin_tmp.tmp_path(), vec_tmp.tmp_path())
+        .map_err(|e| PickError::Failed(e.to_string()))?;
+    bin_tmp.commit()?;
+    vec_tmp.commit()?;
+    let elapsed = started.elapsed();
+
+    let params = serde_json::json!({
+        "train_command": command_line(args, &spec, &args.output.join("model")),
+        "parameters": {
+            "dimension": args.dimension,
+            "learning_rate": args.learning_rate,
+            "word_ngrams": args.word_ngrams,
+            "min_count": args.min_count,
+            "epoch": args.epoch,
+            "bucket": args.bucket,
+            "min_char_ngram": args.min_char_ngram,
+            "max_char_ngram": args.max_char_ngram,
+            "window_size": args.window_size,
+            "num_negatives": args.num_negatives,
+            "loss": args.loss.name(),
+            "seed": args.seed,
+        }
+    });
+    let params_path = args.output.join("train_params.json");
+    write_file(
+        &params_path,
+        pick_compat::json::to_string_pretty(&params).as_bytes(),
+    )?;
+
+    Ok(TrainReport {
+        loss: args.loss.name().to_string(),
+        input: spec.input.clone(),
+        words: trained.words,
+        labels: trained.labels,
+        seconds: elapsed.as_secs_f64(),
+        threads,
+        model: bin.clone(),
+        model_bytes: std::fs::metadata(&bin).map_or(0, |m| m.len()),
+        vectors: vec,
+        params: params_path,
+    })
+}

@@ -1,0 +1,89 @@
+//! `pick transform-dataset`: each row rebuilt from two jq expressions, `{**T(row), **L(row)}`,
+//! shard for shard (bonepick §7.1). The work is one SQL statement (`--show-sql`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pick_jq::Program;
+use serde::Serialize;
+
+use crate::dataset::{Dataset, ReadOptions};
+use crate::error::{PickError, Result};
+use crate::observe::Observer;
+use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
+use crate::plan::Params;
+use crate::plan::rows::required_value;
+
+#[derive(Debug, Clone)]
+pub struct TransformParams {
+    pub input: String,
+    pub output: PathBuf,
+    pub text_transform: String,
+    pub label_transform: String,
+    pub partitions: usize,
+    pub read: ReadOptions,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TransformReport {
+    pub written: Mirrored,
+    /// Rows read whose transforms gave nothing (left out under `--skip-bad-rows`).
+    pub dropped: u64,
+}
+
+/// One jq program for both transforms: the first output of each, both objects, merged.
+pub fn merged_program(text: &str, label: &str) -> String {
+    format!(
+        "first({text}) as $t | first({label}) as $l \
+         | if ($t | type) != \"object\" then error(\"the text transform gave \\($t | type), not an object\") \
+           elif ($l | type) != \"object\" then error(\"the label transform gave \\($l | type), not an object\") \
+           else $t + $l end"
+    )
+}
+
+pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<TransformReport> {
+    for (flag, expr) in [
+        ("-t/--text-transform", &p.text_transform),
+        ("-l/--label-transform", &p.label_transform),
+    ] {
+        Program::compile(expr).map_err(|e| PickError::Usage(format!("{flag}: {e}")))?;
+    }
+    let dataset = Arc::new(Dataset::open(&p.input, p.read.clone())?);
+    let program = merged_program(&p.text_transform, &p.label_transform);
+    let mut params = Params::default();
+    let rebuilt = format!("jq(_json, {})", params.str(program));
+    // A column named `_json` is written as the row itself.
+    let query = if p.read.skip_bad_rows {
+        let mut q = ShardQuery::new("_json", params);
+        q.from = format!("(SELECT {rebuilt} AS _json, _row FROM t)");
+        q.filter = Some("_json IS NOT NULL".into());
+        q
+    } else {
+        let row = required_value(&mut params, &dataset, &rebuilt, "output of the transforms");
+        ShardQuery::new(format!("{row} AS _json"), params)
+    };
+    let written = mirror(
+        Mirror {
+            dataset: Arc::clone(&dataset),
+            query,
+            output: &p.output,
+            format: None,
+            partitions: p.partitions,
+            verb: "transform",
+        },
+        observer,
+    )
+    .await?;
+    let read = dataset
+        .stats
+        .rows
+        .load(std::sync::atomic::Ordering::Relaxed);
+    Ok(TransformReport {
+        dropped: if p.read.skip_bad_rows {
+            read.saturating_sub(written.rows)
+        } else {
+            0
+        },
+        written,
+    })
+}

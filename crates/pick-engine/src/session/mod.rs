@@ -1,0 +1,232 @@
+//! The one SessionContext every command runs on: pick's tables and functions registered,
+//! paths and globs in FROM resolved as datasets.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use async_trait::async_trait;
+use datafusion::catalog::{DynamicFileCatalog, TableProvider, UrlTableFactory};
+use datafusion::execution::config::SessionConfig;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::SessionContext;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::scalar::ScalarValue;
+use datafusion::sql::parser::{DFParser, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::{DataType as SqlType, ExactNumberInfo, Ident, Statement};
+
+use crate::dataset::{Dataset, DatasetTable, ReadOptions};
+use crate::error::{PickError, Result};
+use crate::plan::Query;
+
+mod wildcard;
+
+/// Memory every engine of the process shares; sorts and joins beyond it spill to disk.
+static MEMORY_LIMIT: OnceLock<usize> = OnceLock::new();
+static RUNTIME: OnceLock<Arc<RuntimeEnv>> = OnceLock::new();
+
+/// Sets the memory limit (bytes) of every engine made afterwards; the first call wins.
+pub fn set_memory_limit(bytes: usize) {
+    let _ = MEMORY_LIMIT.set(bytes);
+}
+
+/// Half of the machine's memory, or 4 GiB where it cannot be read.
+pub fn default_memory_limit() -> usize {
+    let total_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    total_kb.map_or(4 << 30, |kb| kb * 1024 / 2)
+}
+
+/// The memory limit engines run under.
+pub fn memory_limit() -> usize {
+    *MEMORY_LIMIT.get_or_init(default_memory_limit)
+}
+
+fn runtime() -> Option<Arc<RuntimeEnv>> {
+    if let Some(rt) = RUNTIME.get() {
+        return Some(Arc::clone(rt));
+    }
+    let limit = memory_limit();
+    let rt = RuntimeEnvBuilder::new()
+        .with_memory_limit(limit, 1.0)
+        .build_arc()
+        .ok()?;
+    Some(Arc::clone(RUNTIME.get_or_init(|| rt)))
+}
+
+/// Datasets a session has opened, by table name (or path), for their scan statistics.
+type Opened = Arc<Mutex<Vec<(String, Arc<Dataset>)>>>;
+
+pub struct Engine {
+    pub ctx: SessionContext,
+    pub options: ReadOptions,
+    opened: Opened,
+}
+
+impl Engine {
+    /// `partitions`: how many streams a scan is cut into (0 = one per core). Commands that
+    /// need file order use 1; the scan still decodes on every core.
+    pub fn new(options: ReadOptions, partitions: usize) -> Engine {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let partitions = if partitions == 0 { cores } else { partitions };
+        let mut config = SessionConfig::new()
+            .with_target_partitions(partitions)
+            .with_information_schema(true)
+            .with_batch_size(8192);
+        // Each sorting partition sets this much aside for merging its spills (10 MB by
+        // default); under a small limit that alone would exhaust the pool.
+        let reserve = (memory_limit() / (4 * partitions)).min(10 << 20);
+        config.options_mut().execution.sort_spill_reservation_bytes = reserve;
+        // Without a runtime (no temporary directory to spill to) memory is unbounded.
+        let ctx = match runtime() {
+            Some(rt) => SessionContext::new_with_config_rt(config, rt),
+            None => SessionContext::new_with_config(config),
+        };
+        pick_udfs::register_all(&ctx);
+        let opened = Opened::default();
+        let factory = Arc::new(PathTables {
+            options: options.clone(),
+            opened: Arc::clone(&opened),
+        });
+        ctx.register_catalog_list(Arc::new(DynamicFileCatalog::new(
+            Arc::clone(ctx.state().catalog_list()),
+            factory,
+        )));
+        Engine {
+            ctx,
+            options,
+            opened,
+        }
+    }
+
+    /// Registers the dataset at `location` (directory, file or glob) as table `name`.
+    pub fn register(&self, name: &str, location: &str) -> Result<Arc<DatasetTable>> {
+        self.register_dataset(name, Dataset::open(location, self.options.clone())?)
+    }
+
+    pub fn register_dataset(&self, name: &str, dataset: Dataset) -> Result<Arc<DatasetTable>> {
+        let table = Arc::new(DatasetTable::new(dataset));
+        self.ctx
+            .register_table(name, Arc::clone(&table) as Arc<dyn TableProvider>)?;
+        self.opened
+            .lock()
+            .expect("opened datasets lock")
+            .push((name.to_string(), Arc::clone(table.dataset())));
+        Ok(table)
+    }
+
+    /// Plans and runs every statement of `sql` in order, returning their results. This is
+    /// how all SQL reaches the engine: `SELECT *` over a dataset leaves out the virtual columns.
+    pub async fn run_sql(&self, sql: &str) -> Result<Vec<DataFrame>> {
+        let statements = DFParser::parse_sql(sql)?;
+        let mut frames = Vec::with_capacity(statements.len());
+        for mut statement in statements {
+            wildcard::hide_virtual_columns(self, &mut statement).await;
+            let plan = self.ctx.state().statement_to_plan(statement).await?;
+            frames.push(self.ctx.execute_logical_plan(plan).await?);
+        }
+        Ok(frames)
+    }
+
+    /// One statement's result.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let mut frames = self.run_sql(sql).await?;
+        match (frames.pop(), frames.is_empty()) {
+            (Some(df), true) => Ok(df),
+            _ => Err(PickError::Usage(format!(
+                "expected one SQL statement: {sql}"
+            ))),
+        }
+    }
+
+    /// Plans and runs one statement of pick's own, its values bound as parameters: the template is
+    /// planned as the body of a `PREPARE` whose parameter types are the values' types, then the
+    /// values are bound into the plan. No value is ever part of the SQL text.
+    pub async fn query(&self, query: &Query) -> Result<DataFrame> {
+        if query.params.is_empty() {
+            return self.sql(&query.text).await;
+        }
+        let mut statements = DFParser::parse_sql(&query.text)?;
+        let (Some(mut statement), true) = (statements.pop_front(), statements.is_empty()) else {
+            return Err(PickError::Usage(format!(
+                "expected one SQL statement: {}",
+                query.text
+            )));
+        };
+        wildcard::hide_virtual_columns(self, &mut statement).await;
+        let DFStatement::Statement(body) = statement else {
+            return Err(PickError::Usage(format!("not a query: {}", query.text)));
+        };
+        let (types, values): (Vec<SqlType>, Vec<ScalarValue>) =
+            query.params.iter().map(parameter).unzip();
+        let prepared = DFStatement::Statement(Box::new(Statement::Prepare {
+            name: Ident::new("pick_query"),
+            data_types: types,
+            statement: body,
+        }));
+        let plan = self.ctx.state().statement_to_plan(prepared).await?;
+        let plan = plan.with_param_values(values)?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// Every dataset this session opened, registered by name or read by path in FROM.
+    pub fn datasets(&self) -> Vec<(String, Arc<Dataset>)> {
+        self.opened.lock().expect("opened datasets lock").clone()
+    }
+}
+
+/// A parameter's declared SQL type and its value as the planner types that declaration (text
+/// is `VARCHAR`, which DataFusion plans as `Utf8View`).
+fn parameter(v: &ScalarValue) -> (SqlType, ScalarValue) {
+    match v {
+        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) => {
+            (SqlType::Varchar(None), ScalarValue::Utf8View(s.clone()))
+        }
+        ScalarValue::Int64(_) => (SqlType::BigInt(None), v.clone()),
+        ScalarValue::Float64(_) => (SqlType::Double(ExactNumberInfo::None), v.clone()),
+        other => (
+            SqlType::Varchar(None),
+            ScalarValue::Utf8View(Some(other.to_string())),
+        ),
+    }
+}
+
+/// Resolves `FROM 'dir'`, `FROM 'file.jsonl.zst'` and `FROM 'dir/train/*.jsonl'`.
+#[derive(Debug)]
+struct PathTables {
+    options: ReadOptions,
+    opened: Opened,
+}
+
+#[async_trait]
+impl UrlTableFactory for PathTables {
+    async fn try_new(
+        &self,
+        url: &str,
+    ) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let looks_like_path = url.contains(['/', '*', '.']) || std::path::Path::new(url).exists();
+        if !looks_like_path {
+            return Ok(None);
+        }
+        let known = self
+            .opened
+            .lock()
+            .expect("opened datasets lock")
+            .iter()
+            .find(|(n, _)| n == url)
+            .map(|(_, d)| Arc::clone(d));
+        if let Some(dataset) = known {
+            return Ok(Some(Arc::new(DatasetTable::shared(dataset))));
+        }
+        let dataset =
+            Dataset::open(url, self.options.clone()).map_err(PickError::into_datafusion)?;
+        let table = Arc::new(DatasetTable::new(dataset));
+        self.opened
+            .lock()
+            .expect("opened datasets lock")
+            .push((url.to_string(), Arc::clone(table.dataset())));
+        Ok(Some(table))
+    }
+}

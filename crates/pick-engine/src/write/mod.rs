@@ -1,0 +1,11 @@
+//! Writing: atomic files, format sinks (JSON lines, Parquet, CSV), JSON rows and files cut
+//! into planned shards.
+
+pub mod atomic;
+pub mod json_rows;
+pub mod sharded;
+pub mod sink;
+
+pub use atomic::{PendingFile, write_file};
+pub use sharded::{Planned, ShardedWriter, Written};
+pub use sink::{FileSink, OutputFormat};

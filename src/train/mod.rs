@@ -1,3 +1,0 @@
-//! Model training.
-
-pub mod fasttext;
