@@ -45,12 +45,41 @@ pub enum Labels {
     Texts(Vec<(String, u64)>),
 }
 
+/// The counts as the queries gave them; `labels` and `key_lengths` read them as the label
+/// type says (an error names the first label that is not one).
 #[derive(Debug, Serialize)]
 pub struct LabelDistributionReport {
     pub total: u64,
-    pub labels: Labels,
+    /// (label as text, rows)
+    pub counts: Vec<(String, u64)>,
+    /// (key length as text, rows), with `-k`.
+    pub key_counts: Option<Vec<(String, u64)>>,
+}
+
+impl LabelDistributionReport {
+    pub fn labels(&self, label_type: LabelType) -> Result<Labels> {
+        Ok(match label_type {
+            LabelType::Value => Labels::Values(parse_all(&self.counts, "a number", |s| {
+                s.trim().parse::<f64>().ok()
+            })?),
+            LabelType::Ordinal => {
+                Labels::Ordinals(parse_all(&self.counts, "an integer", parse_ordinal)?)
+            }
+            LabelType::Text => {
+                let mut rows = self.counts.clone();
+                rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                Labels::Texts(rows)
+            }
+        })
+    }
+
     /// Key lengths in characters and their counts, sorted.
-    pub key_lengths: Option<Vec<(i64, u64)>>,
+    pub fn key_lengths(&self) -> Result<Option<Vec<(i64, u64)>>> {
+        self.key_counts
+            .as_ref()
+            .map(|c| parse_all(c, "a length", |s| s.parse::<i64>().ok()))
+            .transpose()
+    }
 }
 
 pub async fn run(
@@ -86,35 +115,14 @@ pub async fn run(
 
     let counts = grouped(&engine, &label_sql).await?;
     let total: u64 = counts.iter().map(|c| c.1).sum();
-    if total == 0 {
-        return Ok(LabelDistributionReport {
-            total,
-            labels: Labels::Texts(Vec::new()),
-            key_lengths: None,
-        });
-    }
-    let labels = match p.label_type {
-        LabelType::Value => Labels::Values(parse_all(&counts, "a number", |s| {
-            s.trim().parse::<f64>().ok()
-        })?),
-        LabelType::Ordinal => Labels::Ordinals(parse_all(&counts, "an integer", parse_ordinal)?),
-        LabelType::Text => {
-            let mut rows = counts;
-            rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            Labels::Texts(rows)
-        }
-    };
-    let key_lengths = match key_sql {
-        Some(q) => {
-            let lengths = grouped(&engine, &q).await?;
-            Some(parse_all(&lengths, "a length", |s| s.parse::<i64>().ok())?)
-        }
-        None => None,
+    let key_counts = match key_sql {
+        Some(q) if total > 0 => Some(grouped(&engine, &q).await?),
+        _ => None,
     };
     Ok(LabelDistributionReport {
         total,
-        labels,
-        key_lengths,
+        counts,
+        key_counts,
     })
 }
 

@@ -88,7 +88,7 @@ pub async fn run(args: LabelDistributionArgs, g: Globals) -> Result<()> {
     if r.total == 0 {
         return out.line("No data found in dataset!");
     }
-    match &r.labels {
+    match &r.labels(params.label_type)? {
         Labels::Values(values) => out.text(value_report(values))?,
         Labels::Ordinals(values) => {
             let rows: Vec<(String, u64)> =
@@ -97,7 +97,7 @@ pub async fn run(args: LabelDistributionArgs, g: Globals) -> Result<()> {
         }
         Labels::Texts(rows) => out.text(count_report(rows, r.total))?,
     }
-    if let Some(lengths) = &r.key_lengths {
+    if let Some(lengths) = &r.key_lengths()? {
         out.text(key_length_report(lengths, args.buckets))?;
     }
     Ok(())
