@@ -35,6 +35,7 @@ fn main() {
             columns: vec![],
             partitions: 0,
             read: Default::default(),
+            overwrite: false,
         },
         &Silent,
     ))
@@ -47,7 +48,7 @@ fn main() {
             let mut best = f64::MAX;
             let mut rows = 0;
             for _ in 0..5 {
-                let engine = Engine::new(Default::default(), 0);
+                let engine = Engine::new(Default::default(), 0).expect("engine");
                 let table = engine.register("t", dir).expect("register");
                 let started = Instant::now();
                 rt.block_on(async {

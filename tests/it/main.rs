@@ -11,6 +11,7 @@ mod cli_transform;
 mod common;
 mod fasttext_flow;
 mod fasttext_model;
+mod guarantees;
 mod metrics_sql;
 mod roundtrip;
 mod slt;

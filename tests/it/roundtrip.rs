@@ -105,6 +105,7 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
             columns: vec![],
             partitions: 0,
             read: read(),
+            overwrite: false,
         },
         &Silent,
     ))
@@ -118,6 +119,7 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
             columns: vec![],
             partitions: 0,
             read: read(),
+            overwrite: false,
         },
         &Silent,
     ))

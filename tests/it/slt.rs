@@ -97,7 +97,7 @@ struct Session {
 
 impl Session {
     fn open(samples: &Path) -> Result<Session, SltError> {
-        let engine = Engine::new(Default::default(), 0);
+        let engine = Engine::new(Default::default(), 0).expect("engine");
         engine.register("s", samples.to_str().expect("UTF-8 path"))?;
         Ok(Session { engine })
     }

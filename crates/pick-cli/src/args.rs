@@ -11,7 +11,7 @@ pub struct ReadArgs {
     pub skip_bad_rows: bool,
 
     /// Rows of each JSON shard read to infer the schema; 0 reads every row.
-    #[arg(long, default_value_t = pick_engine::dataset::infer::DEFAULT_INFER_ROWS, value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<u64>, long, default_value_t = pick_engine::dataset::infer::DEFAULT_INFER_ROWS, value_name = "N")]
     pub infer_rows: u64,
 }
 
@@ -29,7 +29,7 @@ impl ReadArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Threads (0 = all cores).
-    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<usize>, short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
     pub num_proc: usize,
 
     /// Print the SQL that does the work, then run it.

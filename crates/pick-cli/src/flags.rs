@@ -99,6 +99,53 @@ impl TextLabelArgs {
     }
 }
 
+/// `digits` without the underscores Python allows between digits (`10_000`), or `None` where an
+/// underscore is misplaced (`_1`, `1_`, `1__0`, `1_.5`).
+fn without_underscores(digits: &str) -> Option<String> {
+    let b = digits.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let between_digits =
+            i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit();
+        if c == b'_' && !between_digits {
+            return None;
+        }
+    }
+    Some(digits.replace('_', ""))
+}
+
+/// A whole number as Python's `int()` reads one (bonepick's click flags): surrounding spaces,
+/// a sign, underscores between digits (`10_000`). No fractions, no exponents.
+pub fn py_int<T: TryFrom<i128>>(s: &str) -> std::result::Result<T, String> {
+    let bad = || format!("`{s}` is not a whole number");
+    let t = without_underscores(s.trim()).ok_or_else(bad)?;
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(&t);
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let v: i128 = t.parse().map_err(|_| format!("`{s}` is out of range"))?;
+    T::try_from(v).map_err(|_| format!("`{s}` is out of range"))
+}
+
+/// A number as Python's `float()` reads one: spaces, a sign, underscores between digits, an
+/// exponent, `inf`, `nan`.
+pub fn py_float(s: &str) -> std::result::Result<f64, String> {
+    let bad = || format!("`{s}` is not a number");
+    let t = without_underscores(s.trim()).ok_or_else(bad)?;
+    let body = t
+        .strip_prefix(['+', '-'])
+        .unwrap_or(&t)
+        .to_ascii_lowercase();
+    let word = matches!(body.as_str(), "inf" | "infinity" | "nan");
+    let numeric = !body.is_empty()
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-'));
+    if !(word || numeric) {
+        return Err(bad());
+    }
+    t.parse().map_err(|_| bad())
+}
+
 /// `0.1` is a tenth of the rows and `500` is 500 rows, as in bonepick; unlike bonepick, `1.0`
 /// is all rows (bonepick's float-or-int type reads it as one row).
 pub fn parse_split_size(s: &str) -> std::result::Result<SplitSize, String> {
@@ -207,6 +254,23 @@ mod tests {
             rewrite_two_letter_shorts(os(&["pick", "--", "-tt"])),
             os(&["pick", "--", "-tt"])
         );
+    }
+
+    #[test]
+    fn numbers_as_python_reads_them() {
+        assert_eq!(py_int::<u64>("10_000"), Ok(10_000));
+        assert_eq!(py_int::<i64>(" -42 "), Ok(-42));
+        assert_eq!(py_int::<usize>("+7"), Ok(7));
+        for bad in ["1e3", "1.0", "_1", "1_", "1__0", "", "x", "-1"] {
+            assert!(py_int::<u64>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(py_float("1_000.5"), Ok(1000.5));
+        assert_eq!(py_float(" 1e-3"), Ok(0.001));
+        assert_eq!(py_float("-.5"), Ok(-0.5));
+        assert!(py_float("inf").unwrap().is_infinite());
+        for bad in ["0x10", "1_e3", "abc", ""] {
+            assert!(py_float(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod args;
 mod commands;
 mod flags;
 mod output;
+#[cfg(test)]
+mod worklog;
 
 use std::process::ExitCode;
 
@@ -13,8 +15,43 @@ use pick_engine::error::describe;
 
 use crate::commands::Cli;
 
+/// On Ctrl-C (or SIGTERM) the staging and scratch directories of the running command are
+/// removed before exiting 130: the output keeps its previous state and nothing is left behind.
+/// The signal handler only writes a byte to a pipe; a thread waiting on the pipe does the rest.
+fn remove_staging_on_interrupt() {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    static WAKE: AtomicI32 = AtomicI32::new(-1);
+    extern "C" fn handler(_: libc::c_int) {
+        let byte = 1u8;
+        // SAFETY: write(2) is async-signal-safe; the descriptor stays open for the process.
+        unsafe {
+            libc::write(WAKE.load(Ordering::Relaxed), (&byte as *const u8).cast(), 1);
+        }
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: a pipe for two valid descriptors; handlers installed once, at start.
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return;
+        }
+        WAKE.store(fds[1], Ordering::Relaxed);
+        let handler = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+    std::thread::spawn(move || {
+        let mut byte = 0u8;
+        // SAFETY: reading one byte from the pipe's own end.
+        if unsafe { libc::read(fds[0], (&mut byte as *mut u8).cast(), 1) } == 1 {
+            pick_engine::write::staging::remove_registered();
+            std::process::exit(130);
+        }
+    });
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(flags::rewrite_two_letter_shorts(std::env::args_os()));
+    remove_staging_on_interrupt();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -33,22 +33,24 @@ impl<'de> serde::Deserialize<'de> for Members<'de> {
     }
 }
 
-/// `json` with `value` (JSON text) at `keys`.
-pub fn set(json: &str, keys: &[&str], value: &str) -> Result<String, serde_json::Error> {
+/// `json` with `value` (JSON text) at `keys`, the objects on the way created where absent or
+/// `null`. `None` where a key on the way holds something else (a string, a number, a list):
+/// that is the row's data, and it is never overwritten.
+pub fn set(json: &str, keys: &[&str], value: &str) -> Result<Option<String>, serde_json::Error> {
     let mut out = String::with_capacity(json.len() + value.len() + 32);
-    set_into(json, keys, value, &mut out)?;
-    Ok(out)
+    Ok(set_into(json, keys, value, &mut out)?.then_some(out))
 }
 
+/// Appends the edited object; false where a key on the way holds a non-object.
 fn set_into(
     json: &str,
     keys: &[&str],
     value: &str,
     out: &mut String,
-) -> Result<(), serde_json::Error> {
+) -> Result<bool, serde_json::Error> {
     let Some((&key, rest)) = keys.split_first() else {
         out.push_str(value);
-        return Ok(());
+        return Ok(true);
     };
     let members: Members = serde_json::from_str(json)?;
     let mut done = false;
@@ -60,11 +62,16 @@ fn set_into(
         push_key(k, out);
         if k == key && !done {
             done = true;
-            let child = v.get();
-            if !rest.is_empty() && child.trim_start().starts_with('{') {
-                set_into(child, rest, value, out)?;
+            let child = v.get().trim();
+            let placed = if rest.is_empty() || child == "null" {
+                set_into("{}", rest, value, out)?
+            } else if child.starts_with('{') {
+                set_into(child, rest, value, out)?
             } else {
-                set_into("{}", rest, value, out)?;
+                false
+            };
+            if !placed {
+                return Ok(false);
             }
         } else {
             out.push_str(v.get());
@@ -78,7 +85,7 @@ fn set_into(
         set_into("{}", rest, value, out)?;
     }
     out.push('}');
-    Ok(())
+    Ok(true)
 }
 
 /// `"key":`

@@ -20,6 +20,13 @@ pub trait Observer: Send + Sync {
     fn statement(&self, sql: &str);
 }
 
+/// A warning about the input that does not stop the work (a symbolic-link loop in a dataset):
+/// written to stderr whatever the command or its `--quiet`, since it says the data is not
+/// what the user thinks.
+pub fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}
+
 /// Watches nothing: for tests and library callers.
 pub struct Silent;
 

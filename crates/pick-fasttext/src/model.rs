@@ -184,7 +184,21 @@ impl Reader<'_> {
                 "bad product quantizer (dim {dim}, nsubq {nsubq}, dsub {dsub}, lastdsub {lastdsub})"
             )));
         }
-        let centroids = self.f32s(dim as usize * KSUB, "quantizer centroids")?;
+        // fastText's layout: nsubq − 1 sub-vectors of dsub floats and a last one of lastdsub,
+        // which together make dim. Anything else would index past the centroids.
+        let (d, n, s, l) = (
+            dim as usize,
+            nsubq as usize,
+            dsub as usize,
+            lastdsub as usize,
+        );
+        if l > s || (n - 1).checked_mul(s).and_then(|x| x.checked_add(l)) != Some(d) {
+            return Err(self.corrupt(format!(
+                "product quantizer sizes that do not add up (dim {dim}, nsubq {nsubq}, dsub \
+                 {dsub}, lastdsub {lastdsub})"
+            )));
+        }
+        let centroids = self.f32s(d * KSUB, "quantizer centroids")?;
         Ok(ProductQuantizer {
             dim: dim as usize,
             nsubq: nsubq as usize,
@@ -369,6 +383,9 @@ impl Model {
                 input.cols(),
                 output.cols()
             )));
+        }
+        if nlabels == 0 {
+            return Err(r.corrupt("no labels: not a classifier".into()));
         }
         if output.rows() != nlabels as usize {
             return Err(r.corrupt(format!(

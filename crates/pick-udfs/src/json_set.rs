@@ -1,6 +1,8 @@
 //! `json_set(row, value, key, ...)`: the JSON object `row` with `value` at the path of `key`s,
 //! replacing what was there in place (its key keeps its position) or appended, creating the
-//! objects on the way. Every other field is copied through as its original JSON text, so a
+//! objects on the way (where absent or null). Where a key on the way holds another kind of
+//! value (a string, a number, a list) the result is NULL: the row's data is never replaced.
+//! Every other field is copied through as its original JSON text, so a
 //! 20 KB document gains a small metadata object without its text being parsed or re-escaped.
 //! Values: a map (as a JSON object, keys in map order), text (a JSON string), numbers, booleans,
 //! NULL (JSON null); text inside maps must be plain `Utf8`.
@@ -127,7 +129,9 @@ impl ScalarUDFImpl for JsonSet {
                 path.push(k.value(i));
             }
             match set(rows.value(i), &path, &value) {
-                Ok(row) => out.append_value(row),
+                Ok(Some(row)) => out.append_value(row),
+                // A key on the way holds a value of the row's own: NULL, never overwritten.
+                Ok(None) => out.append_null(),
                 Err(e) => return exec_err!("json_set: row {}: {e}", i + 1),
             }
         }
@@ -139,23 +143,40 @@ impl ScalarUDFImpl for JsonSet {
 mod tests {
     use super::set;
 
+    fn set_ok(row: &str, keys: &[&str], value: &str) -> String {
+        set(row, keys, value).unwrap().expect("placed")
+    }
+
     #[test]
     fn sets_in_place_or_appends_keeping_other_text() {
         let row =
             r#"{"id":"a","text":"x\u00e9 \"q\"","metadata":{"other":1,"clf":{"old":2}},"n":1.50}"#;
         assert_eq!(
-            set(row, &["metadata", "clf"], r#"{"__label__pos":0.5}"#).unwrap(),
+            set_ok(row, &["metadata", "clf"], r#"{"__label__pos":0.5}"#),
             r#"{"id":"a","text":"x\u00e9 \"q\"","metadata":{"other":1,"clf":{"__label__pos":0.5}},"n":1.50}"#
         );
         assert_eq!(
-            set(r#"{"id":1}"#, &["metadata", "clf"], "2").unwrap(),
+            set_ok(r#"{"id":1}"#, &["metadata", "clf"], "2"),
             r#"{"id":1,"metadata":{"clf":2}}"#
         );
         assert_eq!(
-            set(r#"{"metadata":null}"#, &["metadata", "c"], "2").unwrap(),
+            set_ok(r#"{"metadata":null}"#, &["metadata", "c"], "2"),
             r#"{"metadata":{"c":2}}"#
         );
-        assert_eq!(set("{}", &["a"], "[1]").unwrap(), r#"{"a":[1]}"#);
+        assert_eq!(set_ok("{}", &["a"], "[1]"), r#"{"a":[1]}"#);
         assert!(set("[1]", &["a"], "1").is_err());
+    }
+
+    #[test]
+    fn a_value_of_the_row_is_never_replaced_by_an_object() {
+        for metadata in [r#""note""#, "3", "[1]", "true"] {
+            let row = format!(r#"{{"id":1,"metadata":{metadata}}}"#);
+            assert_eq!(set(&row, &["metadata", "clf"], "2").unwrap(), None, "{row}");
+        }
+        // The last key's own value is what is set, whatever it held.
+        assert_eq!(
+            set_ok(r#"{"metadata":{"clf":"old"}}"#, &["metadata", "clf"], "2"),
+            r#"{"metadata":{"clf":2}}"#
+        );
     }
 }

@@ -34,7 +34,7 @@ pub struct ScanArgs {
     pub field: String,
 
     /// Runs per measurement; the fastest is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long, default_value_t = 3)]
     pub runs: usize,
 
     /// Python with duckdb and polars installed, to run the peers.

@@ -30,7 +30,7 @@ pub struct SqlArgs {
     pub output: Option<PathBuf>,
 
     /// Rows a terminal table shows.
-    #[arg(long, default_value_t = 100)]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long, default_value_t = 100)]
     pub max_rows: usize,
 
     #[command(flatten)]

@@ -143,14 +143,39 @@ pub fn discover(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
     Ok((base, shards))
 }
 
+/// Every file under `dir`, following links to directories but entering each directory once
+/// (by device and inode): a link back up the tree would otherwise repeat the same shards under
+/// ever longer names until the OS refuses the path.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| PickError::io(dir, e))?;
+    let mut seen = std::collections::HashSet::new();
+    walk_once(dir, out, &mut seen)
+}
+
+fn walk_once(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).map_err(|e| PickError::io(dir, e))?;
+    if !seen.insert((meta.dev(), meta.ino())) {
+        crate::observe::warn(&format!(
+            "{} leads back to a directory already read (a symbolic link loop); not read again",
+            dir.display()
+        ));
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| PickError::io(dir, e))?
+        .map(|e| e.map_err(|e| PickError::io(dir, e)))
+        .collect::<Result<Vec<_>>>()?;
+    // Sorted, so which of two names for one directory is read does not depend on the OS.
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let entry = entry.map_err(|e| PickError::io(dir, e))?;
         let path = entry.path();
         let ty = entry.file_type().map_err(|e| PickError::io(&path, e))?;
         if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
-            walk(&path, out)?;
+            walk_once(&path, out, seen)?;
         } else {
             out.push(path);
         }

@@ -38,7 +38,10 @@ impl InferRows {
     }
 }
 
-pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
+/// The schema of `shards`: each shard's rows (up to `rows` of them) merged. A row that is not a
+/// JSON object is an error naming its file and line, as the scan reports it, unless
+/// `skip_bad` (then the scan counts it).
+pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool) -> Result<Schema> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(shards.len().max(1));
@@ -53,7 +56,7 @@ pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(shard) = shards.get(i) else { break };
-                        out.push((i, infer_shard(shard, rows)?));
+                        out.push((i, infer_shard(shard, rows, skip_bad)?));
                     }
                     Ok(out)
                 })
@@ -81,7 +84,11 @@ pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows) -> Result<Schema> {
     Ok(schema_of(&fields))
 }
 
-fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType)>> {
+fn infer_shard(
+    shard: &Arc<Shard>,
+    rows: InferRows,
+    skip_bad: bool,
+) -> Result<Vec<(String, JType)>> {
     match shard.format {
         ShardFormat::Parquet => {
             let file =
@@ -110,7 +117,7 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
             let mut row_type = JType::Struct(vec![]);
             let mut seen = 0u64;
             'chunks: while let Some(chunk) = chunker.next_chunk()? {
-                for (_, line) in lines(&chunk.data, chunk.first_line) {
+                for (line_no, line) in lines(&chunk.data, chunk.first_line) {
                     if rows.0.is_some_and(|limit| seen >= limit) {
                         break 'chunks;
                     }
@@ -118,13 +125,26 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
                         continue;
                     }
                     seen += 1;
-                    // Inference reads leniently: rows it cannot parse are reported by the scan,
-                    // which knows whether --skip-bad-rows is set.
-                    let Ok(text) = std::str::from_utf8(line) else {
-                        continue;
-                    };
-                    if let Some(t @ JType::Struct(_)) = type_of_row(text) {
-                        row_type = row_type.merge(t);
+                    let typed = std::str::from_utf8(line)
+                        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+                        .and_then(|text| type_of_row(text.trim_ascii()));
+                    match typed {
+                        Ok(t @ JType::Struct(_)) => row_type = row_type.merge(t),
+                        Ok(_) | Err(_) if skip_bad => {}
+                        Ok(_) => {
+                            return Err(PickError::BadRow {
+                                file: shard.rel.clone(),
+                                line: line_no,
+                                message: "expected a JSON object".into(),
+                            });
+                        }
+                        Err(message) => {
+                            return Err(PickError::BadRow {
+                                file: shard.rel.clone(),
+                                line: line_no,
+                                message,
+                            });
+                        }
                     }
                 }
             }
@@ -138,16 +158,21 @@ fn infer_shard(shard: &Arc<Shard>, rows: InferRows) -> Result<Vec<(String, JType
 
 /// The JSON type of a row. serde_json refuses lone UTF-16 surrogate escapes, which the scan reads
 /// as U+FFFD; for their type it is enough to read every surrogate escape as `\ufffd`.
-fn type_of_row(text: &str) -> Option<JType> {
+fn type_of_row(text: &str) -> std::result::Result<JType, String> {
     match serde_json::from_str::<TypeOf>(text) {
-        Ok(TypeOf(t)) => Some(t),
-        Err(_) if text.contains("\\u") => {
+        Ok(TypeOf(t)) => Ok(t),
+        Err(e) if text.contains("\\u") => {
             serde_json::from_str::<TypeOf>(&without_surrogate_escapes(text))
-                .ok()
                 .map(|t| t.0)
+                .map_err(|_| e.to_string())
         }
-        Err(_) => None,
+        Err(e) => Err(e.to_string()),
     }
+    // serde_json counts lines inside the row; the row's own line is in the error's place.
+    .map_err(|m| match m.rsplit_once(" at line 1 column ") {
+        Some((what, col)) => format!("{what} at column {col}"),
+        None => m,
+    })
 }
 
 fn without_surrogate_escapes(text: &str) -> String {
@@ -186,6 +211,6 @@ mod surrogate_tests {
             super::without_surrogate_escapes(row),
             r#"{"a":"x\ufffdy\\ud800 \ufffd\u00e9"}"#
         );
-        assert!(super::type_of_row(row).is_some());
+        assert!(super::type_of_row(row).is_ok());
     }
 }

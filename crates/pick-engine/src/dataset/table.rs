@@ -62,7 +62,7 @@ impl Dataset {
             });
         }
         let shards: Vec<Arc<Shard>> = shards.into_iter().map(Arc::new).collect();
-        let data = infer_schema(&shards, options.infer_rows)?;
+        let data = infer_schema(&shards, options.infer_rows, options.skip_bad_rows)?;
         let layout = Arc::new(TableLayout::new(data, options.infer_rows.describe()));
         Ok(Dataset {
             root,

@@ -24,7 +24,7 @@ impl Inputs {
 
     pub fn engine(&self, partitions: usize) -> Result<Engine> {
         let options = self.datasets[0].options.clone();
-        let engine = Engine::new(options, partitions);
+        let engine = Engine::new(options, partitions)?;
         for (i, d) in self.datasets.iter().enumerate() {
             engine.register_dataset(&format!("t{i}"), d.subset(d.shards.clone()))?;
         }
@@ -46,6 +46,11 @@ impl Inputs {
             })
             .collect();
         format!("WITH rows AS ({})", parts.join(" UNION ALL "))
+    }
+
+    /// Every input's root directory.
+    pub fn roots(&self) -> Vec<std::path::PathBuf> {
+        self.datasets.iter().map(|d| d.root.clone()).collect()
     }
 
     pub fn bytes(&self) -> u64 {

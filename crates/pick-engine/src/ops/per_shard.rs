@@ -55,7 +55,7 @@ impl ShardQuery {
 
 /// A session over one shard of `dataset`, registered as `t`.
 pub fn shard_engine(dataset: &Dataset, shard: &Arc<Shard>, partitions: usize) -> Result<Engine> {
-    let engine = Engine::new(dataset.options.clone(), partitions);
+    let engine = Engine::new(dataset.options.clone(), partitions)?;
     engine.register_dataset("t", dataset.subset(vec![Arc::clone(shard)]))?;
     Ok(engine)
 }
@@ -183,20 +183,10 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
             w[0].1.rel, w[1].1.rel, w[0].0
         )));
     }
-    if dataset
-        .shards
-        .iter()
-        .any(|s| m.output.join(&s.rel) == s.path)
-    {
-        return Err(PickError::Usage(format!(
-            "the output directory {} is the input: choose another",
-            m.output.display()
-        )));
-    }
 
     // Check the statement once, against the whole dataset, before any file is written.
     {
-        let engine = Engine::new(dataset.options.clone(), 1);
+        let engine = Engine::new(dataset.options.clone(), 1)?;
         engine.register_dataset("t", dataset.subset(dataset.shards.clone()))?;
         engine.query(&query).await?;
     }
@@ -222,11 +212,15 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
                 let df = engine.query(&query).await?;
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let mut stream = df.execute_stream().await?;
-                let mut sink = FileSink::create(&dest, format, schema)?;
-                while let Some(batch) = stream.try_next().await? {
-                    sink.write(&batch)?;
-                }
-                let rows = sink.finish()?;
+                let rows = if format == OutputFormat::Parquet && is_row_text(&schema) {
+                    rows_to_parquet(stream, &dest, partitions).await?
+                } else {
+                    let mut sink = FileSink::create(&dest, format, schema)?;
+                    while let Some(batch) = stream.try_next().await? {
+                        sink.write(&batch)?;
+                    }
+                    sink.finish()?
+                };
                 bar.inc(shard.size);
                 let written = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
                 Ok::<_, PickError>((rows, written))
@@ -250,6 +244,67 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
         bad_rows: dataset.stats.bad_rows.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
     })
+}
+
+/// A result that is whole rows as JSON text (a lone `_json` column), as transforms give.
+fn is_row_text(schema: &arrow::datatypes::Schema) -> bool {
+    schema.fields().len() == 1 && schema.field(0).name() == "_json"
+}
+
+/// Rows given as JSON text written as Parquet with their own columns (not one text column):
+/// the shard's rows go to a hidden JSON-lines file beside `dest`, are read back as a dataset
+/// (the schema inferred from every row), and written as Parquet.
+async fn rows_to_parquet(
+    mut stream: SendableRecordBatchStream,
+    dest: &Path,
+    partitions: usize,
+) -> Result<u64> {
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("rows");
+    let text = dest.with_file_name(format!(".{name}.{}.rows.jsonl", std::process::id()));
+    struct Remove<'a>(&'a Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = Remove(&text);
+    let mut sink = FileSink::create(
+        &text,
+        OutputFormat::Jsonl(crate::dataset::Codec::Plain),
+        stream.schema(),
+    )?;
+    while let Some(batch) = stream.try_next().await? {
+        sink.write(&batch)?;
+    }
+    if sink.finish()? == 0 {
+        // No rows, no columns to give them: an empty file of the one text column.
+        let sink = FileSink::create(dest, OutputFormat::Parquet, stream.schema())?;
+        return sink.finish();
+    }
+    let options = crate::dataset::ReadOptions {
+        skip_bad_rows: false,
+        infer_rows: crate::dataset::InferRows(None),
+    };
+    let rows = Dataset::open(&text.to_string_lossy(), options)?;
+    let select: Vec<String> = crate::plan::rows::fields(&rows)
+        .into_iter()
+        .map(crate::plan::ident)
+        .collect();
+    let engine = Engine::new(rows.options.clone(), partitions)?;
+    engine.register_dataset("t", rows)?;
+    let df = engine
+        .sql(&format!(
+            "SELECT {} FROM t ORDER BY _row",
+            select.join(", ")
+        ))
+        .await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let mut stream = df.execute_stream().await?;
+    let mut sink = FileSink::create(dest, OutputFormat::Parquet, schema)?;
+    while let Some(batch) = stream.try_next().await? {
+        sink.write(&batch)?;
+    }
+    sink.finish()
 }
 
 #[cfg(test)]

@@ -119,15 +119,22 @@ where
     writer.finish()
 }
 
+/// Calls `f(key, row)` for every row; a row without text (NULL `_json`) is an error, never a row
+/// that silently goes missing.
 fn for_each_row(batch: &RecordBatch, mut f: impl FnMut(f64, &str)) -> Result<()> {
     let keys = arrow::compute::cast(batch.column(0), &DataType::Float64)?;
     let keys = keys.as_primitive::<Float64Type>();
     let rows = arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
     let rows = rows.as_string::<i32>();
     for i in 0..batch.num_rows() {
-        if !rows.is_null(i) {
-            f(keys.value(i), rows.value(i));
+        if rows.is_null(i) {
+            return Err(PickError::Failed(
+                "a row to shuffle has no JSON text (its _json is NULL); pick writes every row \
+                 or fails"
+                    .into(),
+            ));
         }
+        f(keys.value(i), rows.value(i));
     }
     Ok(())
 }

@@ -208,7 +208,7 @@ pub async fn run(args: &AgreementParams, observer: &dyn Observer) -> Result<Vec<
                 report["ordinal"] = json!({
                     "weighted_kappa_quadratic": confusion.kappa(Weights::Quadratic),
                     "mae": e.mae, "rmse": e.rmse,
-                    "pearson": pearson(&xa, &xb).unwrap_or(0.0),
+                    "pearson": pearson(&xa, &xb),
                     "differences": diffs.iter().map(|(d, c)| json!({"b_minus_a": *d as f64 / 1e6, "count": c})).collect::<Vec<_>>(),
                 });
             }

@@ -22,7 +22,7 @@ use crate::ops::Inputs;
 use crate::ops::shuffle;
 use crate::pipelines::usage;
 use crate::plan::Params;
-use crate::write::{OutputFormat, ShardedWriter, Written};
+use crate::write::{OutputDir, OutputFormat, ShardedWriter, Written};
 
 /// Rows per output shard, as bonepick writes them.
 pub const SHARD_ROWS: u64 = 100_000;
@@ -40,6 +40,8 @@ pub struct BalanceParams {
     pub seed: i64,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 /// One label of one split, before and after.
@@ -89,6 +91,7 @@ pub async fn run(p: &BalanceParams, observer: &dyn Observer) -> Result<BalanceRe
             p.inputs.join(", ")
         )));
     }
+    let out = OutputDir::prepare(&p.output, &inputs.roots(), p.overwrite)?;
     let engine = inputs.engine(p.partitions)?;
     let skip = p.read.skip_bad_rows;
     // Every statement below starts from the same parameters: the rows, the text and label
@@ -230,7 +233,7 @@ pub async fn run(p: &BalanceParams, observer: &dyn Observer) -> Result<BalanceRe
             .values()
             .map(|c| (c.bytes as f64 * target as f64 / c.rows.max(1) as f64) as u64)
             .sum();
-        let dir = p.output.join(split);
+        let dir = out.path().join(split);
         let plan = (0u64..).map(|k| (dir.join(format!("shard_{k:05}.jsonl.zst")), SHARD_ROWS));
         let open = |_| {
             Ok(ShardedWriter::new(
@@ -243,7 +246,7 @@ pub async fn run(p: &BalanceParams, observer: &dyn Observer) -> Result<BalanceRe
             &engine,
             &write_sql,
             kept_bytes,
-            &p.output,
+            out.path(),
             open,
             observer.progress(inputs.bytes(), &format!("balance {split}")),
         )
@@ -265,6 +268,7 @@ pub async fn run(p: &BalanceParams, observer: &dyn Observer) -> Result<BalanceRe
         }
         written.files.extend(w.files);
     }
+    out.commit()?;
     Ok(BalanceReport {
         labels: summary,
         rows: written.rows(),

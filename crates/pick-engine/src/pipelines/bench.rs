@@ -63,7 +63,7 @@ pub struct Row {
 
 /// One timed query over the dataset at `path` (registered as `t`), in this process.
 pub async fn query(path: &str, sql: &str) -> Result<Measurement> {
-    let engine = Engine::new(Default::default(), 0);
+    let engine = Engine::new(Default::default(), 0)?;
     let started = Instant::now();
     engine.register("t", path)?;
     let df = engine.sql(sql).await?;

@@ -72,6 +72,8 @@ pub struct TrainCalibrationParams {
 /// A fitted calibration and how well it fits.
 #[derive(Debug, Serialize)]
 pub struct FitReport {
+    /// Rows lacking one or more components (fitted with 0 in their place).
+    pub incomplete_rows: usize,
     pub model: ModelType,
     pub samples: usize,
     /// Component names, sorted; `fit.weights` follows them.
@@ -455,6 +457,16 @@ pub async fn train(args: &TrainCalibrationParams, observer: &dyn Observer) -> Re
     )
     .await?;
     let names: Vec<String> = names.into_iter().collect();
+    // A row without one of the components fits as if it were 0.0; say how many rows that is.
+    let incomplete = objects.iter().filter(|c| c.len() < names.len()).count();
+    if incomplete > 0 {
+        observer.note(&format!(
+            "warning: {incomplete} of {} rows lack one or more of the components {}; \
+             a missing component counts as 0",
+            objects.len(),
+            names.join(", ")
+        ));
+    }
     let x: Vec<Vec<f64>> = objects
         .iter()
         .map(|comps| {
@@ -535,6 +547,7 @@ pub async fn train(args: &TrainCalibrationParams, observer: &dyn Observer) -> Re
         write_file(out, doc.to_text().as_bytes())?;
     }
     Ok(FitReport {
+        incomplete_rows: incomplete,
         model: args.model,
         samples: x.len(),
         names,

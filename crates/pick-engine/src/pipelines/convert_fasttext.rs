@@ -23,7 +23,7 @@ use crate::ops::{ShardQuery, stream_in_order};
 use crate::pipelines::usage;
 use crate::plan::Params;
 use crate::plan::rows::{required_jq, required_label};
-use crate::write::{PendingFile, write_file};
+use crate::write::{OutputDir, PendingFile, write_file};
 
 #[derive(Debug, Clone)]
 pub struct ConvertParams {
@@ -39,6 +39,8 @@ pub struct ConvertParams {
     pub multi_label: bool,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +127,7 @@ pub async fn run(p: &ConvertParams, observer: &dyn Observer) -> Result<ConvertRe
             )));
         }
     }
+    let out_dir = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
     let mut params = Params::default();
     let text_value = required_label(&mut params, &dataset, text, "text");
     let cut = match p.max_length {
@@ -189,7 +192,8 @@ pub async fn run(p: &ConvertParams, observer: &dyn Observer) -> Result<ConvertRe
         if shards.is_empty() {
             continue;
         }
-        let dest = p.output.join(format!("{name}.txt"));
+        let file_name = format!("{name}.txt");
+        let dest = out_dir.path().join(&file_name);
         let (pending, file) = PendingFile::create(&dest)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut rows = 0u64;
@@ -242,7 +246,10 @@ pub async fn run(p: &ConvertParams, observer: &dyn Observer) -> Result<ConvertRe
         drop(out);
         pending.commit()?;
         counts.push((name, rows));
-        observer.note(&format!("{name}: {rows} rows -> {}", dest.display()));
+        observer.note(&format!(
+            "{name}: {rows} rows -> {}",
+            p.output.join(&file_name).display()
+        ));
     }
     progress.finish();
 
@@ -290,9 +297,10 @@ pub async fn run(p: &ConvertParams, observer: &dyn Observer) -> Result<ConvertRe
         ("text_expression", Yaml::str(text)),
     ]);
     write_file(
-        &p.output.join("report.yaml"),
+        &out_dir.path().join("report.yaml"),
         Yaml::map(report).to_text().as_bytes(),
     )?;
+    out_dir.commit()?;
     Ok(ConvertReport {
         rows: counts.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         bin_edges: edges,

@@ -72,7 +72,7 @@ pub async fn run(p: &CountTokensParams, observer: &dyn Observer) -> Result<Count
         observer.statement(&query.display());
         report.files += dataset.shards.len();
         report.bytes += size;
-        let engine = Engine::new(dataset.options.clone(), p.partitions);
+        let engine = Engine::new(dataset.options.clone(), p.partitions)?;
         engine.register_dataset("t", dataset)?;
         let batches = {
             let _watch = crate::ops::watch::scan(&engine, observer.progress(size, "count"));

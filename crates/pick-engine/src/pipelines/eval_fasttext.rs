@@ -35,6 +35,8 @@ pub struct EvalReport {
     pub yaml: String,
     pub results_file: PathBuf,
     pub examples: usize,
+    /// Examples with no word the model knows, left out as `fasttext test` leaves them out.
+    pub unscored: usize,
     pub files: usize,
     /// Gold classes the model has no label for (scored 0).
     pub unknown: Vec<String>,
@@ -268,19 +270,27 @@ pub fn run(args: &EvalFasttextParams) -> Result<EvalReport> {
         args.num_proc
     };
     let column: Vec<Option<usize>> = classes.iter().map(|c| model.label_index(c)).collect();
-    let probs: Vec<Vec<f64>> = predict_all(&model, &lines, threads)
+    // A line with no word the model knows has no prediction; `fasttext test` leaves such lines
+    // out, and so does this (they are counted and reported).
+    let mut probs: Vec<Vec<f64>> = Vec::with_capacity(lines.len());
+    let mut gold: Vec<Vec<&str>> = Vec::with_capacity(lines.len());
+    let mut unscored = 0;
+    for (p, example) in predict_all(&model, &lines, threads)
         .into_iter()
-        .map(|p| {
+        .zip(&examples_all)
+    {
+        let Some(p) = p else {
+            unscored += 1;
+            continue;
+        };
+        probs.push(
             column
                 .iter()
-                .map(|k| match (k, &p) {
-                    (Some(k), Some(p)) => p[*k] as f64,
-                    _ => 0.0,
-                })
-                .collect()
-        })
-        .collect();
-    let gold: Vec<Vec<&str>> = examples_all.iter().map(|e| e.gold.clone()).collect();
+                .map(|k| k.map_or(0.0, |k| p[k] as f64))
+                .collect(),
+        );
+        gold.push(example.gold.clone());
+    }
     let result = evaluate(&gold, &probs, &classes);
 
     let model_dir = if args.model.is_dir() {
@@ -305,6 +315,7 @@ pub fn run(args: &EvalFasttextParams) -> Result<EvalReport> {
         .map(|(c, _)| c.clone())
         .collect();
     Ok(EvalReport {
+        unscored,
         examples: examples_all.len(),
         files: files.len(),
         results_file: out,

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::plan::{Params, ident, rows::fields};
-use crate::write::OutputFormat;
+use crate::write::{OutputDir, OutputFormat};
 
 #[derive(Debug, Clone)]
 pub struct ExportParams {
@@ -23,6 +23,8 @@ pub struct ExportParams {
     pub columns: Vec<String>,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> {
@@ -34,16 +36,19 @@ pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> 
     };
     let mut query = ShardQuery::new(select.join(", "), Params::default());
     query.filter = p.filter.clone();
-    mirror(
+    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let written = mirror(
         Mirror {
             dataset,
             query,
-            output: &p.output,
+            output: out.path(),
             format: Some(p.format),
             partitions: p.partitions,
             verb: "export",
         },
         observer,
     )
-    .await
+    .await?;
+    out.commit()?;
+    Ok(written)
 }

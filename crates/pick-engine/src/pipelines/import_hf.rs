@@ -16,7 +16,7 @@ use crate::ops::shuffle;
 use crate::pipelines::{SplitSize, usage};
 use crate::plan::Params;
 use crate::session::Engine;
-use crate::write::{OutputFormat, Planned, ShardedWriter, Written};
+use crate::write::{OutputDir, OutputFormat, Planned, ShardedWriter, Written};
 
 #[derive(Debug, Clone)]
 pub struct ImportParams {
@@ -30,6 +30,8 @@ pub struct ImportParams {
     pub seed: i64,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,8 +89,9 @@ pub async fn run(p: &ImportParams, observer: &dyn Observer) -> Result<ImportRepo
             .cloned()
             .collect()
     };
-    let (mut train, test) = (of("train"), of("test"));
-    if train.is_empty() && test.is_empty() {
+    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let (mut train, test, valid) = (of("train"), of("test"), of("validation"));
+    if train.is_empty() && test.is_empty() && valid.is_empty() {
         // No split names at all: the whole dataset is train.
         train = dataset.shards.clone();
     }
@@ -108,11 +111,16 @@ pub async fn run(p: &ImportParams, observer: &dyn Observer) -> Result<ImportRepo
 
     // Given test rows first, then train (the first rows of which are a carved test split).
     let mut written = Written::default();
-    for (split, shards, carve) in [("test", test, None), ("train", train, carve)] {
+    // A `validation` split is bonepick's `valid/` (bonepick 0.5.0 dropped it).
+    for (split, shards, carve) in [
+        ("test", test, None),
+        ("valid", valid, None),
+        ("train", train, carve),
+    ] {
         if shards.is_empty() {
             continue;
         }
-        let engine = Engine::new(dataset.options.clone(), p.partitions);
+        let engine = Engine::new(dataset.options.clone(), p.partitions)?;
         let bytes: u64 = shards.iter().map(|s| s.size).sum::<u64>() * 5;
         engine.register_dataset("t", dataset.subset(shards))?;
         let mut params = Params::default();
@@ -137,7 +145,7 @@ pub async fn run(p: &ImportParams, observer: &dyn Observer) -> Result<ImportRepo
                 )));
             }
             Ok(ShardedWriter::new(
-                plan(&p.output, split, take, p.batch_size),
+                plan(out.path(), split, take, p.batch_size),
                 OutputFormat::Jsonl(Codec::Zstd),
                 shuffle::schema(),
             ))
@@ -146,13 +154,14 @@ pub async fn run(p: &ImportParams, observer: &dyn Observer) -> Result<ImportRepo
             &engine,
             &query,
             bytes,
-            &p.output,
+            out.path(),
             open,
             observer.progress(bytes / 5, &format!("import {split}")),
         )
         .await?;
         written.files.extend(w.files);
     }
+    out.commit()?;
     Ok(ImportReport {
         rows: written.rows(),
         source: root,

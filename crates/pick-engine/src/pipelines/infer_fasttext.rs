@@ -18,9 +18,9 @@ use crate::error::{PickError, Result};
 use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::pipelines::load_fasttext;
-use crate::plan::rows::{fields, required_label};
+use crate::plan::rows::{fields, required_label, required_value};
 use crate::plan::{Params, field_name, ident};
-use crate::write::OutputFormat;
+use crate::write::{OutputDir, OutputFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InferFormat {
@@ -44,6 +44,8 @@ pub struct InferFasttextParams {
     pub format: InferFormat,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +54,10 @@ pub struct InferReport {
     pub model: PathBuf,
     pub labels: Vec<String>,
 }
+
+/// What `require_value` says of a row whose `metadata` holds another kind of value.
+const NOT_AN_OBJECT: &str = "`metadata` object to add the predictions to (the row's `metadata` is \
+                             another kind of value, which pick does not overwrite)";
 
 /// The `metadata` column with the prediction added, for columnar output.
 fn metadata_struct(dataset: &Dataset, classifier: &str, prediction: &str) -> String {
@@ -105,6 +111,16 @@ pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<Inf
     };
     let (query, format) = match columnar {
         Some(format) => {
+            if let Ok(field) = dataset.layout.schema.field_with_name("metadata")
+                && !matches!(field.data_type(), DataType::Struct(_) | DataType::Null)
+            {
+                return Err(PickError::Usage(format!(
+                    "{}: the `metadata` column is {}, not an object; pick adds the predictions \
+                     under `metadata` and will not replace it (rename the column first)",
+                    dataset.root.display(),
+                    field.data_type()
+                )));
+            }
             let names = fields(&dataset);
             let mut cols: Vec<String> = names
                 .iter()
@@ -120,8 +136,11 @@ pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<Inf
         }
         None => {
             let classifier = params.str(&p.classifier);
-            let select =
-                format!("json_set(_json, {prediction}, 'metadata', {classifier}) AS _json");
+            // json_set gives NULL where the row's `metadata` is a value of its own (a string, a
+            // number, a list): that row is an error naming it, never a row without its metadata.
+            let set = format!("json_set(_json, {prediction}, 'metadata', {classifier})");
+            let row = required_value(&mut params, &dataset, &set, NOT_AN_OBJECT);
+            let select = format!("{row} AS _json");
             let format = match p.format {
                 InferFormat::Jsonl => Some(OutputFormat::Jsonl(Codec::Plain)),
                 InferFormat::JsonlZst => Some(OutputFormat::Jsonl(Codec::Zstd)),
@@ -130,11 +149,12 @@ pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<Inf
             (ShardQuery::new(select, params), format)
         }
     };
+    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
     let written = mirror(
         Mirror {
             dataset,
             query,
-            output: &p.output,
+            output: out.path(),
             format,
             partitions: p.partitions,
             verb: "infer",
@@ -142,6 +162,7 @@ pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<Inf
         observer,
     )
     .await?;
+    out.commit()?;
     Ok(InferReport {
         written,
         model: model.path.clone(),

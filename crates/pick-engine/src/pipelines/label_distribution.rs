@@ -106,7 +106,7 @@ pub async fn run(
             "SELECT character_length({key}) AS len, count(*) AS n FROM t GROUP BY 1"
         ))
     });
-    let engine = Engine::new(dataset.options.clone(), p.partitions);
+    let engine = Engine::new(dataset.options.clone(), p.partitions)?;
     engine.register_dataset("t", dataset)?;
     observer.statement(&format!("{};", label_sql.display()));
     if let Some(k) = &key_sql {

@@ -12,6 +12,7 @@ use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::plan::rows::{check_field, fields, required};
 use crate::plan::{Params, ident};
+use crate::write::OutputDir;
 
 #[derive(Debug, Clone)]
 pub struct NormalizeParams {
@@ -22,6 +23,8 @@ pub struct NormalizeParams {
     pub label_field: String,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrored> {
@@ -46,16 +49,19 @@ pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrore
             }
         })
         .collect();
-    mirror(
+    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let written = mirror(
         Mirror {
             dataset,
             query: ShardQuery::new(select.join(", "), params),
-            output: &p.output,
+            output: out.path(),
             format: None,
             partitions: p.partitions,
             verb: "normalize",
         },
         observer,
     )
-    .await
+    .await?;
+    out.commit()?;
+    Ok(written)
 }

@@ -13,7 +13,7 @@ use crate::ops::Inputs;
 use crate::ops::shuffle;
 use crate::pipelines::{SplitSize, usage};
 use crate::plan::Params;
-use crate::write::{OutputFormat, Planned, ShardedWriter};
+use crate::write::{OutputDir, OutputFormat, Planned, ShardedWriter};
 
 #[derive(Debug, Clone)]
 pub struct ReshardParams {
@@ -25,6 +25,8 @@ pub struct ReshardParams {
     pub seed: i64,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +39,9 @@ pub struct ReshardReport {
     pub splits: Vec<SplitPlan>,
     pub bad_rows: u64,
 }
+
+/// The most files planned beyond the row count (see `plan_splits`).
+const MAX_EMPTY_PLAN: u64 = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 /// One split's share of the output: its rows and its files.
@@ -51,6 +56,13 @@ pub struct SplitPlan {
 pub fn plan_splits(total: u64, files: u64, valid: u64, test: u64) -> Result<Vec<SplitPlan>> {
     if files == 0 {
         return Err(usage("-n/--num-files must be at least 1"));
+    }
+    // Only files that get rows are written (B6), so asking for more files than rows writes
+    // fewer; but planning an absurd count (a path per file) would exhaust memory first.
+    if files > total.max(1) && files > MAX_EMPTY_PLAN {
+        return Err(usage(format!(
+            "-n/--num-files {files}: more files than the {total} rows there are"
+        )));
     }
     if valid + test > total {
         return Err(usage(format!(
@@ -119,6 +131,7 @@ pub fn output_files(output: &Path, plans: &[SplitPlan]) -> Vec<Planned> {
 
 pub async fn run(p: &ReshardParams, observer: &dyn Observer) -> Result<ReshardReport> {
     let inputs = Inputs::open(&p.inputs, p.read.clone())?;
+    let out = OutputDir::prepare(&p.output, &inputs.roots(), p.overwrite)?;
     let engine = inputs.engine(p.partitions)?;
     let mut params = Params::default();
     let rows = inputs.rows_cte(&mut params);
@@ -135,7 +148,7 @@ pub async fn run(p: &ReshardParams, observer: &dyn Observer) -> Result<ReshardRe
         let valid = p.valid.map_or(0, |s| s.rows_of(total));
         let test = p.test.map_or(0, |s| s.rows_of(total));
         plans = plan_splits(total, p.num_files, valid, test)?;
-        let files = output_files(&p.output, &plans);
+        let files = output_files(out.path(), &plans);
         Ok(ShardedWriter::new(
             files,
             OutputFormat::Jsonl(Codec::Zstd),
@@ -146,11 +159,12 @@ pub async fn run(p: &ReshardParams, observer: &dyn Observer) -> Result<ReshardRe
         &engine,
         &query,
         inputs.decoded_estimate(),
-        &p.output,
+        out.path(),
         open,
         observer.progress(inputs.bytes(), "reshard"),
     )
     .await?;
+    out.commit()?;
     Ok(ReshardReport {
         rows: written.rows(),
         input_shards: inputs.shard_count(),

@@ -19,7 +19,7 @@ use crate::ops::{Inputs, Mirror, ShardQuery, mirror};
 use crate::pipelines::usage;
 use crate::plan::Params;
 use crate::units::human_bytes;
-use crate::write::PendingFile;
+use crate::write::{OutputDir, PendingFile};
 
 /// Below this share of the input, a sample reads a seeded choice of whole files (bonepick's 5%).
 const FEW_FILES_BELOW: f64 = 0.05;
@@ -44,6 +44,8 @@ pub struct SampleParams {
     pub seed: i64,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,6 +128,7 @@ pub async fn run(p: &SampleParams, observer: &dyn Observer) -> Result<SampleRepo
         Wanted::Bytes(bytes) => bytes,
     };
     refuse_collisions(&inputs, &p.output)?;
+    let out = OutputDir::prepare(&p.output, &inputs.roots(), p.overwrite)?;
     let mut selection = select(&inputs.datasets, target, p.seed);
     if let Wanted::Rate(r) = wanted
         && selection.shards.len() == inputs.shard_count()
@@ -147,7 +150,7 @@ pub async fn run(p: &SampleParams, observer: &dyn Observer) -> Result<SampleRepo
     let mut written = 0u64;
     let mut rows = 0u64;
     for pass in 1..=MAX_PASSES {
-        (rows, written) = write_sample(p, &inputs, &selection, rate, observer).await?;
+        (rows, written) = write_sample(p, out.path(), &inputs, &selection, rate, observer).await?;
         let off = written as f64 / target.max(1) as f64;
         let resample = matches!(wanted, Wanted::Bytes(_))
             && rate < 1.0
@@ -165,6 +168,7 @@ pub async fn run(p: &SampleParams, observer: &dyn Observer) -> Result<SampleRepo
         ));
         rate = next;
     }
+    out.commit()?;
     Ok(SampleReport {
         rows,
         written,
@@ -197,6 +201,7 @@ fn refuse_collisions(inputs: &Inputs, output: &Path) -> Result<()> {
 /// Writes the selection at `rate`; returns rows and bytes written.
 async fn write_sample(
     p: &SampleParams,
+    output: &Path,
     inputs: &Inputs,
     selection: &Selection,
     rate: f64,
@@ -216,7 +221,7 @@ async fn write_sample(
         }
         if rate >= 1.0 {
             for s in &shards {
-                bytes += copy_file(&s.path, &p.output.join(&s.rel))?;
+                bytes += copy_file(&s.path, &output.join(&s.rel))?;
             }
             continue;
         }
@@ -237,7 +242,7 @@ async fn write_sample(
                 Mirror {
                     dataset: Arc::new(dataset.subset(group)),
                     query,
-                    output: &p.output,
+                    output,
                     format: None,
                     partitions: p.partitions,
                     verb: "sample",

@@ -51,7 +51,7 @@ pub async fn run(
     output: &SqlOutput,
     mut on_table: impl FnMut(&[RecordBatch], bool) -> Result<()>,
 ) -> Result<SqlReport> {
-    let engine = Engine::new(p.read.clone(), 0);
+    let engine = Engine::new(p.read.clone(), 0)?;
     for (name, dir) in &p.datasets {
         engine.register(name, dir)?;
     }

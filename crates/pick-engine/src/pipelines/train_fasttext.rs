@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{PickError, Result};
 use crate::pipelines::usage;
-use crate::write::{PendingFile, write_file};
+use crate::write::{OutputDir, PendingFile, write_file};
 
 #[derive(Debug, Clone)]
 pub struct TrainFasttextParams {
@@ -34,8 +34,13 @@ pub struct TrainFasttextParams {
     pub thread: usize,
     pub pretrained_vectors: Option<PathBuf>,
     pub seed: i32,
-    /// fastText's own verbosity (0 quiet, 1 summary, 2 progress).
+    /// fastText's own verbosity (0 quiet, 1 summary, 2 progress), as recorded in
+    /// train_params.json.
     pub verbose: i32,
+    /// Whether fastText may write to stderr at all (its progress is for a terminal).
+    pub fasttext_output: bool,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -152,12 +157,17 @@ pub fn run(args: &TrainFasttextParams) -> Result<TrainReport> {
             "--bucket must be >= 0 and --max-char-ngram >= --min-char-ngram >= 0".to_string(),
         ));
     }
-    std::fs::create_dir_all(&args.output).map_err(|e| PickError::io(&args.output, e))?;
-    let input = combined_input(&args.dataset, &args.output)?;
+    let out = OutputDir::prepare(&args.output, &args.dataset, args.overwrite)?;
+    let input = combined_input(&args.dataset, out.path())?;
     let threads = if args.thread == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         args.thread
+    };
+    // What is recorded (train_params.json, the report) names the output's final place.
+    let recorded_input = match input.strip_prefix(out.path()) {
+        Ok(rel) => args.output.join(rel),
+        Err(_) => input.clone(),
     };
     let spec = Supervised {
         input,
@@ -177,19 +187,29 @@ pub fn run(args: &TrainFasttextParams) -> Result<TrainReport> {
         verbose: args.verbose,
         pretrained_vectors: args.pretrained_vectors.clone(),
     };
-    let bin = args.output.join("model.bin");
-    let vec = args.output.join("model.vec");
-    // Written under temporary names and renamed, so a failed run leaves no half model.
-    let (bin_tmp, vec_tmp) = (PendingFile::reserve(&bin)?, PendingFile::reserve(&vec)?);
     let started = Instant::now();
-    let trained = train(&spec, bin_tmp.tmp_path(), vec_tmp.tmp_path())
-        .map_err(|e| PickError::Failed(e.to_string()))?;
-    bin_tmp.commit()?;
-    vec_tmp.commit()?;
+    let run = Supervised {
+        verbose: if args.fasttext_output {
+            spec.verbose
+        } else {
+            0
+        },
+        ..spec.clone()
+    };
+    let trained = train(
+        &run,
+        &out.path().join("model.bin"),
+        &out.path().join("model.vec"),
+    )
+    .map_err(|e| PickError::Failed(e.to_string()))?;
     let elapsed = started.elapsed();
+    let recorded = Supervised {
+        input: recorded_input,
+        ..spec.clone()
+    };
 
     let params = serde_json::json!({
-        "train_command": command_line(args, &spec, &args.output.join("model")),
+        "train_command": command_line(args, &recorded, &args.output.join("model")),
         "parameters": {
             "dimension": args.dimension,
             "learning_rate": args.learning_rate,
@@ -205,22 +225,23 @@ pub fn run(args: &TrainFasttextParams) -> Result<TrainReport> {
             "seed": args.seed,
         }
     });
-    let params_path = args.output.join("train_params.json");
     write_file(
-        &params_path,
+        &out.path().join("train_params.json"),
         pick_compat::json::to_string_pretty(&params).as_bytes(),
     )?;
+    let model_bytes = std::fs::metadata(out.path().join("model.bin")).map_or(0, |m| m.len());
+    out.commit()?;
 
     Ok(TrainReport {
         loss: args.loss.name().to_string(),
-        input: spec.input.clone(),
+        input: recorded.input.clone(),
         words: trained.words,
         labels: trained.labels,
         seconds: elapsed.as_secs_f64(),
         threads,
-        model: bin.clone(),
-        model_bytes: std::fs::metadata(&bin).map_or(0, |m| m.len()),
-        vectors: vec,
-        params: params_path,
+        model: args.output.join("model.bin"),
+        model_bytes,
+        vectors: args.output.join("model.vec"),
+        params: args.output.join("train_params.json"),
     })
 }

@@ -13,6 +13,7 @@ use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::plan::Params;
 use crate::plan::rows::required_value;
+use crate::write::OutputDir;
 
 #[derive(Debug, Clone)]
 pub struct TransformParams {
@@ -22,6 +23,8 @@ pub struct TransformParams {
     pub label_transform: String,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Replace a non-empty output directory.
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,11 +65,12 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
         let row = required_value(&mut params, &dataset, &rebuilt, "output of the transforms");
         ShardQuery::new(format!("{row} AS _json"), params)
     };
+    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
     let written = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
             query,
-            output: &p.output,
+            output: out.path(),
             format: None,
             partitions: p.partitions,
             verb: "transform",
@@ -74,6 +78,7 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
         observer,
     )
     .await?;
+    out.commit()?;
     let read = dataset
         .stats
         .rows

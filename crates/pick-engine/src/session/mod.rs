@@ -29,14 +29,30 @@ pub fn set_memory_limit(bytes: usize) {
     let _ = MEMORY_LIMIT.set(bytes);
 }
 
-/// Half of the machine's memory, or 4 GiB where it cannot be read.
+/// Half of the memory this process may use: the machine's, or its container's (cgroup v2
+/// `memory.max`, v1 `memory.limit_in_bytes`) where that is lower; 4 GiB where neither can be
+/// read.
 pub fn default_memory_limit() -> usize {
-    let total_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+    let machine = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         m.lines()
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+            .map(|kb| kb * 1024)
     });
-    total_kb.map_or(4 << 30, |kb| kb * 1024 / 2)
+    let cgroup = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .filter_map(|v| v.trim().parse::<usize>().ok())
+    .min();
+    match (machine, cgroup) {
+        (Some(m), Some(c)) => m.min(c) / 2,
+        (Some(m), None) => m / 2,
+        (None, Some(c)) => c / 2,
+        (None, None) => 4 << 30,
+    }
 }
 
 /// The memory limit engines run under.
@@ -44,16 +60,17 @@ pub fn memory_limit() -> usize {
     *MEMORY_LIMIT.get_or_init(default_memory_limit)
 }
 
-fn runtime() -> Option<Arc<RuntimeEnv>> {
+/// The runtime every engine shares: its memory pool is the limit, its disk manager the spill.
+/// Without one there would be no limit, so failing to build it fails the command.
+fn runtime() -> Result<Arc<RuntimeEnv>> {
     if let Some(rt) = RUNTIME.get() {
-        return Some(Arc::clone(rt));
+        return Ok(Arc::clone(rt));
     }
-    let limit = memory_limit();
     let rt = RuntimeEnvBuilder::new()
-        .with_memory_limit(limit, 1.0)
+        .with_memory_limit(memory_limit(), 1.0)
         .build_arc()
-        .ok()?;
-    Some(Arc::clone(RUNTIME.get_or_init(|| rt)))
+        .map_err(|e| PickError::Failed(format!("cannot set up the memory-limited runtime: {e}")))?;
+    Ok(Arc::clone(RUNTIME.get_or_init(|| rt)))
 }
 
 /// Datasets a session has opened, by table name (or path), for their scan statistics.
@@ -68,7 +85,7 @@ pub struct Engine {
 impl Engine {
     /// `partitions`: how many streams a scan is cut into (0 = one per core). Commands that
     /// need file order use 1; the scan still decodes on every core.
-    pub fn new(options: ReadOptions, partitions: usize) -> Engine {
+    pub fn new(options: ReadOptions, partitions: usize) -> Result<Engine> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let partitions = if partitions == 0 { cores } else { partitions };
         let mut config = SessionConfig::new()
@@ -79,11 +96,7 @@ impl Engine {
         // default); under a small limit that alone would exhaust the pool.
         let reserve = (memory_limit() / (4 * partitions)).min(10 << 20);
         config.options_mut().execution.sort_spill_reservation_bytes = reserve;
-        // Without a runtime (no temporary directory to spill to) memory is unbounded.
-        let ctx = match runtime() {
-            Some(rt) => SessionContext::new_with_config_rt(config, rt),
-            None => SessionContext::new_with_config(config),
-        };
+        let ctx = SessionContext::new_with_config_rt(config, runtime()?);
         pick_udfs::register_all(&ctx);
         let opened = Opened::default();
         let factory = Arc::new(PathTables {
@@ -94,11 +107,11 @@ impl Engine {
             Arc::clone(ctx.state().catalog_list()),
             factory,
         )));
-        Engine {
+        Ok(Engine {
             ctx,
             options,
             opened,
-        }
+        })
     }
 
     /// Registers the dataset at `location` (directory, file or glob) as table `name`.

@@ -52,6 +52,7 @@ pub fn encoder<'a>(field: &Field, array: &'a dyn Array) -> Result<Box<dyn Encode
         DataType::List(item) => Box::new(ListEnc::new(array.as_list::<i32>(), item)?),
         DataType::LargeList(item) => Box::new(ListEnc::new(array.as_list::<i64>(), item)?),
         DataType::Struct(_) => Box::new(StructEnc::new(array.as_struct())?),
+        DataType::Map(entries, _) => Box::new(MapEnc::new(array.as_map(), entries)?),
         _ => Box::new(DisplayEnc {
             array,
             fmt: ArrayFormatter::try_new(array, &FormatOptions::default())?,
@@ -259,6 +260,50 @@ impl Encode for StructEnc<'_> {
     }
     fn encode(&self, row: usize, out: &mut Vec<u8>) {
         write_object(&self.names, &self.children, row, out);
+    }
+}
+
+/// A map as a JSON object: its keys as strings (as Arrow displays non-string keys), in the
+/// map's order.
+struct MapEnc<'a> {
+    array: &'a arrow::array::MapArray,
+    keys: ArrayRef,
+    values: Box<dyn Encode + 'a>,
+}
+impl<'a> MapEnc<'a> {
+    fn new(array: &'a arrow::array::MapArray, entries: &Field) -> Result<Self> {
+        let DataType::Struct(parts) = entries.data_type() else {
+            unreachable!("map entries are a struct")
+        };
+        Ok(MapEnc {
+            array,
+            keys: arrow::compute::cast(array.keys(), &DataType::Utf8)?,
+            values: encoder(&parts[1], array.values().as_ref())?,
+        })
+    }
+}
+impl Encode for MapEnc<'_> {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row)
+    }
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        let keys = self.keys.as_string::<i32>();
+        let offsets = self.array.value_offsets();
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        out.push(b'{');
+        for i in start..end {
+            if i > start {
+                out.push(b',');
+            }
+            write_str(keys.value(i), out);
+            out.push(b':');
+            if self.values.is_null(i) {
+                out.extend_from_slice(b"null");
+            } else {
+                self.values.encode(i, out);
+            }
+        }
+        out.push(b'}');
     }
 }
 

@@ -5,7 +5,9 @@ pub mod atomic;
 pub mod json_rows;
 pub mod sharded;
 pub mod sink;
+pub mod staging;
 
 pub use atomic::{PendingFile, write_file};
 pub use sharded::{Planned, ShardedWriter, Written};
 pub use sink::{FileSink, OutputFormat};
+pub use staging::OutputDir;

@@ -44,6 +44,15 @@ impl OutputFormat {
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 const ROW_GROUP_BYTES: usize = 128 << 20;
 
+/// The error for a row whose `_json` text is NULL: writing nothing for it would lose the row.
+pub fn null_row(dest: &Path, row: u64) -> PickError {
+    PickError::Failed(format!(
+        "{}: row {} has no JSON text (its _json is NULL); pick writes every row or fails",
+        dest.display(),
+        row + 1
+    ))
+}
+
 /// A compressing writer chosen by codec, finished explicitly so write errors surface.
 type Base = BufWriter<Box<dyn Write + Send>>;
 
@@ -189,7 +198,14 @@ impl FileSink {
                     let rows =
                         arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
                     let rows = arrow::array::AsArray::as_string::<i32>(&rows);
-                    for row in rows.iter().flatten() {
+                    for (i, row) in rows.iter().enumerate() {
+                        // A row without text would vanish from the file: refuse instead.
+                        let Some(row) = row else {
+                            return Err(null_row(
+                                &dest,
+                                self.rows - batch.num_rows() as u64 + i as u64,
+                            ));
+                        };
                         buf.extend_from_slice(row.as_bytes());
                         buf.push(b'\n');
                     }

@@ -27,8 +27,12 @@ pub struct BalanceArgs {
     pub output: PathBuf,
 
     /// Seed of the choice of rows and of their order.
-    #[arg(short = 's', long, default_value_t = 42)]
+    #[arg(value_parser = crate::flags::py_int::<i64>, short = 's', long, default_value_t = 42)]
     pub seed: i64,
+
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -47,6 +51,7 @@ pub async fn run(args: BalanceArgs, g: Globals) -> Result<()> {
         seed: args.seed,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        overwrite: args.overwrite,
     };
     let r = balance(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

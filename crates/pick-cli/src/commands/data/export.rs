@@ -32,6 +32,10 @@ pub struct ExportArgs {
     #[arg(long, value_delimiter = ',', value_name = "COLS")]
     pub columns: Vec<String>,
 
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -66,6 +70,7 @@ pub async fn run(args: ExportArgs, g: Globals) -> Result<()> {
         columns: args.columns,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        overwrite: args.overwrite,
     };
     let done = export(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

@@ -32,6 +32,7 @@ pub struct ImportArgs {
 
     /// Rows per output shard.
     #[arg(
+        value_parser = crate::flags::py_int::<u64>,
         short = 'b',
         long = "batch-size",
         default_value_t = 100_000,
@@ -40,8 +41,12 @@ pub struct ImportArgs {
     pub batch_size: u64,
 
     /// Seed of the shuffle and of the carved test split.
-    #[arg(short = 'S', long, default_value_t = 333)]
+    #[arg(value_parser = crate::flags::py_int::<i64>, short = 'S', long, default_value_t = 333)]
     pub seed: i64,
+
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -58,6 +63,7 @@ pub async fn run(args: ImportArgs, g: Globals) -> Result<()> {
         seed: args.seed,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        overwrite: args.overwrite,
     };
     let r = import(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

@@ -45,6 +45,7 @@ pub struct LabelDistributionArgs {
 
     /// Buckets of the key-length histogram (equal counts, roughly).
     #[arg(
+        value_parser = crate::flags::py_int::<usize>,
         short = 'b',
         long = "key-length-buckets",
         default_value_t = 10,

@@ -29,6 +29,10 @@ pub struct IoArgs {
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output: PathBuf,
 
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

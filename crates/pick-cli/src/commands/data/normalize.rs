@@ -51,6 +51,7 @@ pub async fn run(args: NormalizeArgs, g: Globals) -> Result<()> {
         label_field: args.label_field,
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
+        overwrite: args.io.overwrite,
     };
     let done = normalize(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {

@@ -31,7 +31,7 @@ pub struct ReshardArgs {
     pub output: PathBuf,
 
     /// Output shards in all (split among train, valid and test by their row shares).
-    #[arg(short = 'n', long = "num-files", value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<u64>, short = 'n', long = "num-files", value_name = "N")]
     pub num_files: u64,
 
     /// Test split: a fraction of the rows (0.1) or a row count (500).
@@ -43,8 +43,12 @@ pub struct ReshardArgs {
     pub valid: Option<SplitSize>,
 
     /// Shuffle seed.
-    #[arg(short = 's', long, default_value_t = 42)]
+    #[arg(value_parser = crate::flags::py_int::<i64>, short = 's', long, default_value_t = 42)]
     pub seed: i64,
+
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -61,6 +65,7 @@ pub async fn run(args: ReshardArgs, g: Globals) -> Result<()> {
         seed: args.seed,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        overwrite: args.overwrite,
     };
     let r = reshard(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

@@ -30,8 +30,12 @@ pub struct SampleArgs {
     pub target_size: Option<u64>,
 
     /// Seed of the draw.
-    #[arg(short = 's', long, default_value_t = 42)]
+    #[arg(value_parser = crate::flags::py_int::<i64>, short = 's', long, default_value_t = 42)]
     pub seed: i64,
+
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -54,6 +58,7 @@ pub async fn run(args: SampleArgs, g: Globals) -> Result<()> {
         seed: args.seed,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        overwrite: args.overwrite,
     };
     let r = sample(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

@@ -39,6 +39,7 @@ pub async fn run(args: TransformArgs, g: Globals) -> Result<()> {
         label_transform: args.label,
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
+        overwrite: args.io.overwrite,
     };
     let report = transform(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {

@@ -34,16 +34,20 @@ pub struct ConvertArgs {
     pub normalizer: Normalizer,
 
     /// Cut each text to this many characters before normalizing.
-    #[arg(long = "max-length", value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<u64>, long = "max-length", value_name = "N")]
     pub max_length: Option<u64>,
 
     /// Bin numeric labels into N equal-count bins (bin_0 .. bin_{N-1}) from train's values.
-    #[arg(long = "auto", value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long = "auto", value_name = "N")]
     pub auto: Option<usize>,
 
     /// The label expression gives {criterion: truthy}; every true criterion is a label.
     #[arg(long = "multi-label", conflicts_with = "auto")]
     pub multi_label: bool,
+
+    /// Replace the output directory if it is not empty (it is swapped in whole at the end).
+    #[arg(long)]
+    pub overwrite: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -62,6 +66,7 @@ pub async fn run(args: ConvertArgs, g: Globals) -> Result<()> {
         multi_label: args.multi_label,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        overwrite: args.overwrite,
     };
     convert(&params, &g.observer(args.common.show_sql)).await?;
     Ok(())

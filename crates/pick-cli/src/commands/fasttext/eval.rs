@@ -29,7 +29,7 @@ pub struct EvalFasttextArgs {
     pub label_field: Option<String>,
 
     /// Threads (0 = all cores).
-    #[arg(short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<usize>, short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
     pub num_proc: usize,
 }
 
@@ -46,6 +46,13 @@ pub fn run(args: EvalFasttextArgs, g: Globals) -> Result<()> {
             eprintln!(
                 "warning: the model has no label {} (scored 0)",
                 r.unknown.join(", ")
+            );
+        }
+        if r.unscored > 0 {
+            eprintln!(
+                "{} of {} examples have no word the model knows and were left out, as \
+                 `fasttext test` leaves them out",
+                r.unscored, r.examples
             );
         }
         eprintln!("{}", table(&r.result));

@@ -45,7 +45,7 @@ pub struct InferFasttextArgs {
     pub normalizer: Option<Normalizer>,
 
     /// Cut each text to this many characters before normalizing.
-    #[arg(long = "max-length", value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<u64>, long = "max-length", value_name = "N")]
     pub max_length: Option<u64>,
 
     /// Output format: each shard's own (default), or Parquet; in Parquet (and Arrow) shards
@@ -80,6 +80,7 @@ pub async fn run(args: InferFasttextArgs, g: Globals) -> Result<()> {
         },
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
+        overwrite: args.io.overwrite,
     };
     let r = infer(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {

@@ -13,14 +13,16 @@ use crate::output::Out;
 #[derive(Debug, Args)]
 pub struct AgreementArgs {
     /// Annotation datasets (at least two), compared in order: 1↔2, 2↔3, ...
-    #[arg(
-        short = 'd',
-        long = "dataset-dir",
-        value_name = "DIR",
-        required = true,
-        num_args = 1
-    )]
+    #[arg(short = 'd', long = "dataset-dir", value_name = "DIR", num_args = 1)]
     pub datasets: Vec<String>,
+
+    /// bonepick's spelling of the first dataset (compared before any `-d`).
+    #[arg(long = "dataset1", value_name = "DIR")]
+    pub dataset1: Option<String>,
+
+    /// bonepick's spelling of the second dataset.
+    #[arg(long = "dataset2", value_name = "DIR")]
+    pub dataset2: Option<String>,
 
     /// jq expression for the label: one for all datasets, or one per dataset.
     #[arg(
@@ -52,7 +54,7 @@ pub struct AgreementArgs {
     #[arg(long = "no-disagreements", hide = true)]
     pub no_disagreements: bool,
 
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long, default_value_t = 10)]
     pub max_disagreements: usize,
 
     /// Labels are ordered numbers: add weighted κ, MAE, RMSE, Pearson and the differences.
@@ -70,8 +72,14 @@ pub struct AgreementArgs {
 }
 
 pub async fn run(args: AgreementArgs, g: Globals) -> Result<()> {
+    let datasets: Vec<String> = [&args.dataset1, &args.dataset2]
+        .into_iter()
+        .flatten()
+        .chain(&args.datasets)
+        .cloned()
+        .collect();
     let params = AgreementParams {
-        datasets: args.datasets.clone(),
+        datasets: datasets.clone(),
         labels: args.labels.clone(),
         keys: args.keys.clone(),
         ordinal: args.ordinal,
@@ -182,14 +190,18 @@ fn print_report(r: &serde_json::Value, args: &AgreementArgs) -> Result<()> {
     if let Some(o) = r.get("ordinal") {
         let wk = o["weighted_kappa_quadratic"].as_f64();
         out.line(format!(
-            "Weighted Kappa (quadratic): {}\nMAE: {:.4}  RMSE: {:.4}  Pearson: {:.4}",
+            "Weighted Kappa (quadratic): {}\nMAE: {:.4}  RMSE: {:.4}  Pearson: {}",
             wk.map_or("undefined".to_string(), |k| format!(
                 "{k:.4} ({})",
                 interpret_kappa(k)
             )),
             o["mae"].as_f64().unwrap_or(0.0),
             o["rmse"].as_f64().unwrap_or(0.0),
-            o["pearson"].as_f64().unwrap_or(0.0)
+            o["pearson"]
+                .as_f64()
+                .map_or("undefined (a constant label)".to_string(), |p| format!(
+                    "{p:.4}"
+                ))
         ))?;
         let diffs = o["differences"].as_array().cloned().unwrap_or_default();
         let max = diffs

@@ -31,11 +31,11 @@ pub struct EvalCalibrationArgs {
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    #[arg(long = "num-calibration-bins", default_value_t = 10, value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long = "num-calibration-bins", default_value_t = 10, value_name = "N")]
     pub bins: usize,
 
     /// Threads (0 = all cores).
-    #[arg(long = "num-proc", default_value_t = 0, value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long = "num-proc", default_value_t = 0, value_name = "N")]
     pub num_proc: usize,
 
     /// Show the calibration table (default).

@@ -42,7 +42,7 @@ pub struct TrainCalibrationArgs {
     pub output: Option<PathBuf>,
 
     /// Threads (0 = all cores).
-    #[arg(long = "num-proc", default_value_t = 0, value_name = "N")]
+    #[arg(value_parser = crate::flags::py_int::<usize>, long = "num-proc", default_value_t = 0, value_name = "N")]
     pub num_proc: usize,
 
     #[command(flatten)]

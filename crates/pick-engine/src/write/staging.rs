@@ -1,0 +1,217 @@
+//! Output directories: a command writes into a hidden staging directory beside its output and
+//! moves it into place when it succeeds, so the output is either the previous state or the
+//! complete new one, whatever happens in between (an error, Ctrl-C, kill -9).
+//!
+//! Before anything is written, the output is checked: it must not be or contain an input, or
+//! lie inside one (compared as canonical paths), and it must be empty or absent unless the
+//! user asked to overwrite it. An overwritten output is swapped with the staging directory in
+//! one `renameat2(RENAME_EXCHANGE)`, then the old one is removed.
+//!
+//! Staging and scratch directories are registered while they live; `remove_registered` (which
+//! the CLI calls on Ctrl-C) removes them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::{PickError, Result};
+
+/// Directories to remove if the process is interrupted.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registers a directory to remove on interruption.
+pub fn register(dir: &Path) {
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(dir.to_path_buf());
+}
+
+/// Forgets a directory (it was removed, or moved into place).
+pub fn unregister(dir: &Path) {
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|d| d != dir);
+}
+
+/// Removes every registered directory: staging and scratch left by an interrupted command.
+pub fn remove_registered() {
+    let dirs = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|e| e.into_inner()));
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// A path made absolute and free of `..` and links, for as much of it as exists.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            canonical(parent).join(name)
+        }
+        _ => std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// The output directory of a command, being written.
+pub struct OutputDir {
+    dest: PathBuf,
+    staging: PathBuf,
+    done: bool,
+}
+
+impl OutputDir {
+    /// Checks `dest` against `inputs` and its contents, then makes the staging directory.
+    pub fn prepare(dest: &Path, inputs: &[PathBuf], overwrite: bool) -> Result<OutputDir> {
+        let target = canonical(dest);
+        for input in inputs {
+            let input = canonical(input);
+            if target.starts_with(&input) || input.starts_with(&target) {
+                return Err(PickError::Usage(format!(
+                    "the output {} overlaps the input {}: write somewhere else",
+                    dest.display(),
+                    input.display()
+                )));
+            }
+        }
+        match std::fs::read_dir(dest) {
+            Ok(mut entries) => {
+                if entries.next().is_some() && !overwrite {
+                    return Err(PickError::Usage(format!(
+                        "the output directory {} is not empty: pass --overwrite to replace it, \
+                         or choose another",
+                        dest.display()
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                return Err(PickError::Usage(format!(
+                    "the output {} is a file, not a directory",
+                    dest.display()
+                )));
+            }
+            Err(e) => return Err(PickError::io(dest, e)),
+        }
+        let parent = target.parent().unwrap_or(Path::new("/")).to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| PickError::io(&parent, e))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let staging = parent.join(format!(".{name}.pick-staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| PickError::io(&staging, e))?;
+        register(&staging);
+        Ok(OutputDir {
+            dest: target,
+            staging,
+            done: false,
+        })
+    }
+
+    /// Where the command writes.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Moves the staging directory into place: the complete output appears at once.
+    pub fn commit(mut self) -> Result<()> {
+        if self.dest.exists() {
+            exchange(&self.staging, &self.dest)?;
+            // The staging path now holds the previous output.
+            let _ = std::fs::remove_dir_all(&self.staging);
+        } else {
+            std::fs::rename(&self.staging, &self.dest).map_err(|e| PickError::io(&self.dest, e))?;
+        }
+        unregister(&self.staging);
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.staging);
+            unregister(&self.staging);
+        }
+    }
+}
+
+/// Swaps two directories atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| PickError::Usage(format!("{}: a NUL in the path", p.display())))
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths; the call only renames.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(PickError::io(b, std::io::Error::last_os_error()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_overlap_and_non_empty_outputs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("data");
+        std::fs::create_dir_all(input.join("train")).unwrap();
+        std::fs::write(input.join("train/a.jsonl"), "{}\n").unwrap();
+        for dest in [input.clone(), input.join("out"), tmp.path().to_path_buf()] {
+            let e = OutputDir::prepare(&dest, std::slice::from_ref(&input), true).err();
+            assert!(e.is_some(), "{}", dest.display());
+        }
+        // `./data` is the input, spelled differently.
+        let dotted = tmp.path().join(".").join("data");
+        assert!(OutputDir::prepare(&dotted, std::slice::from_ref(&input), true).is_err());
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("old"), "x").unwrap();
+        assert!(OutputDir::prepare(&out, std::slice::from_ref(&input), false).is_err());
+    }
+
+    #[test]
+    fn commit_replaces_and_drop_leaves_the_previous_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("old"), "x").unwrap();
+        {
+            let o = OutputDir::prepare(&out, &[], true).unwrap();
+            std::fs::write(o.path().join("new"), "y").unwrap();
+            // dropped without commit
+        }
+        assert!(out.join("old").exists() && !out.join("new").exists());
+        let o = OutputDir::prepare(&out, &[], true).unwrap();
+        std::fs::write(o.path().join("new"), "y").unwrap();
+        o.commit().unwrap();
+        assert!(!out.join("old").exists() && out.join("new").exists());
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "staging directories left behind");
+    }
+}
