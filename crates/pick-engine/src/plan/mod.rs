@@ -29,7 +29,7 @@ fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Values bound so far; each `str`/`int`/`float` call returns the placeholder to write.
+/// Values bound so far; each `str`/`int`/`float` call returns the `$n` to write in the text.
 #[derive(Debug, Clone, Default)]
 pub struct Params(Vec<ScalarValue>);
 
@@ -51,7 +51,7 @@ impl Params {
         self.push(ScalarValue::Float64(Some(v)))
     }
 
-    /// The statement `text`, written with the placeholders these calls returned.
+    /// The statement `text`, written with the `$n` marks these calls returned.
     pub fn query(self, text: impl Into<String>) -> Query {
         Query {
             text: text.into(),
@@ -60,7 +60,7 @@ impl Params {
     }
 }
 
-/// A statement and the values bound to its placeholders.
+/// A statement and the values bound to its `$n` parameters.
 #[derive(Debug, Clone)]
 pub struct Query {
     pub text: String,
