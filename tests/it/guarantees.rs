@@ -395,3 +395,191 @@ fn numbers_are_read_as_python_reads_them() {
         "10_000",
     ]);
 }
+
+/// A fastText training set of `lines`, ready for train-fasttext and eval-fasttext.
+fn fasttext_dir(dir: &Path, train: &[&str], test: &[&str]) {
+    write_file(
+        &dir.join("train.txt"),
+        format!("{}\n", train.join("\n")).as_bytes(),
+    );
+    write_file(
+        &dir.join("test.txt"),
+        format!("{}\n", test.join("\n")).as_bytes(),
+    );
+}
+
+#[test]
+fn diverging_fasttext_training_is_an_error_not_an_abort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ft");
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "__label__{} w{} w{} common words here",
+                i % 2,
+                i % 7,
+                i % 11
+            )
+        })
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    fasttext_dir(&data, &lines, &lines);
+    let out = tmp.path().join("model");
+    let o = pick(&[
+        "-q",
+        "train-fasttext",
+        "-d",
+        s(&data),
+        "-o",
+        s(&out),
+        "--learning-rate",
+        "1e30",
+        "--epoch",
+        "50",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Encountered NaN"), "{}", stderr(&o));
+    assert!(!out.join("model.bin").exists());
+}
+
+#[test]
+fn eval_leaves_out_and_counts_lines_with_no_known_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ft");
+    // Each word is seen 5 times but the end-of-line token "</s>" only 4: with min-count 5 the
+    // model keeps the words and drops "</s>", so a line of unknown words has no input at all.
+    let train = [
+        "__label__a apple apple apple",
+        "__label__b pear pear pear",
+        "__label__a apple apple",
+        "__label__b pear pear",
+    ];
+    fasttext_dir(
+        &data,
+        &train,
+        &["__label__a apple", "__label__b zzz qqq", "__label__b pear"],
+    );
+    let out = tmp.path().join("model");
+    pick_ok(&[
+        "-q",
+        "train-fasttext",
+        "-d",
+        s(&data),
+        "-o",
+        s(&out),
+        "--min-count",
+        "1",
+        "--word-ngrams",
+        "1",
+        "--epoch",
+        "50",
+    ]);
+    // With min-count 1 the model knows "</s>", which every line ends with: all are scored.
+    let o = pick(&[
+        "eval-fasttext",
+        "-d",
+        s(&data),
+        "-m",
+        s(&out.join("model.bin")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("no word the model knows"),
+        "{}",
+        stderr(&o)
+    );
+
+    let pruned = tmp.path().join("pruned");
+    pick_ok(&[
+        "-q",
+        "train-fasttext",
+        "-d",
+        s(&data),
+        "-o",
+        s(&pruned),
+        "--min-count",
+        "5",
+        "--word-ngrams",
+        "1",
+        "--epoch",
+        "50",
+    ]);
+    let o = pick(&[
+        "eval-fasttext",
+        "-d",
+        s(&data),
+        "-m",
+        s(&pruned.join("model.bin")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("1 of 3 examples have no word the model knows"),
+        "{err}"
+    );
+    // The two scored lines are the support; the unknown one is not a prediction of class a.
+    let yaml = stdout(&o);
+    assert!(yaml.contains("support: 1\n"), "{yaml}");
+    assert!(!yaml.contains("support: 2\n"), "{yaml}");
+}
+
+/// Offsets in a fastText file: magic, version, then 12 int32 arguments and a float64.
+const FT_DICT: usize = 8 + 12 * 4 + 8;
+
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    i32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+#[test]
+fn corrupt_quantizers_and_label_free_models_are_errors() {
+    use pick_fasttext::Model;
+    let tmp = tempfile::tempdir().unwrap();
+    let ftz = std::fs::read(samples().join("fasttext/binary/model.ftz")).unwrap();
+    let dim = i32_at(&ftz, 8);
+    // The input's product quantizer header: dim, nsubq, dsub (2), lastdsub.
+    let nsubq = (dim + 1) / 2;
+    let lastdsub = if dim % 2 == 0 { 2 } else { 1 };
+    let header: Vec<u8> = [dim, nsubq, 2, lastdsub]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let at = ftz
+        .windows(16)
+        .position(|w| w == header.as_slice())
+        .expect("the quantizer header");
+    for (field, value) in [(2, 1000), (1, 1 << 30), (3, 7)] {
+        let mut bad = ftz.clone();
+        bad[at + 4 * field..at + 4 * field + 4].copy_from_slice(&i32::to_le_bytes(value));
+        let path = tmp.path().join(format!("bad{field}.ftz"));
+        std::fs::write(&path, &bad).unwrap();
+        let err = Model::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("bad{field}.ftz")) && err.contains("product quantizer"),
+            "{err}"
+        );
+    }
+
+    // The labels turned into words: a model with nothing to predict.
+    let mut bin = std::fs::read(samples().join("fasttext/binary/model.bin")).unwrap();
+    let (size, nlabels) = (i32_at(&bin, FT_DICT), i32_at(&bin, FT_DICT + 8));
+    assert!(nlabels > 0);
+    bin[FT_DICT + 4..FT_DICT + 8].copy_from_slice(&size.to_le_bytes());
+    bin[FT_DICT + 8..FT_DICT + 12].copy_from_slice(&0i32.to_le_bytes());
+    let mut from = FT_DICT;
+    for _ in 0..nlabels {
+        let found = bin[from..]
+            .windows(9)
+            .position(|w| w == b"__label__")
+            .unwrap();
+        let nul = from + found + bin[from + found..].iter().position(|b| *b == 0).unwrap();
+        bin[nul + 1 + 8] = 0;
+        from = nul + 1;
+    }
+    let path = tmp.path().join("nolabels.bin");
+    std::fs::write(&path, &bin).unwrap();
+    let err = Model::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("nolabels.bin") && err.contains("no labels"),
+        "{err}"
+    );
+}

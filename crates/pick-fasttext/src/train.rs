@@ -66,6 +66,16 @@ fn take_error(err: *mut c_char) -> Option<String> {
     Some(message)
 }
 
+unsafe extern "C" {
+    /// `cpp/train_guard.cc`: `FastText::train` with every C++ exception (a diverging run throws
+    /// "Encountered NaN.") returned in `err` instead of aborting the process.
+    fn pick_fasttext_train(
+        model: *mut std::ffi::c_void,
+        args: *const std::ffi::c_void,
+        err: *mut *mut c_char,
+    ) -> i32;
+}
+
 struct Handles {
     args: *mut ft::fasttext_args_t,
     model: *mut ft::fasttext_t,
@@ -137,7 +147,7 @@ pub fn train(args: &Supervised, bin: &Path, vec: &Path) -> Result<Trained, Train
             ft::cft_args_set_pretrained_vectors(a, p.as_ptr());
         }
         let mut err: *mut c_char = std::ptr::null_mut();
-        ft::cft_fasttext_train(h.model, a, &mut err);
+        pick_fasttext_train(h.model.cast(), a.cast_const().cast(), &mut err);
         if let Some(e) = take_error(err) {
             return Err(fail(e.trim().to_string()));
         }

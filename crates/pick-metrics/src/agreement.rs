@@ -26,13 +26,22 @@ impl Confusion {
         for (a, b) in pairs {
             *counts.entry((a, b)).or_default() += 1;
         }
-        let mut labels: Vec<&str> = counts.keys().flat_map(|(a, b)| [*a, *b]).collect();
+        Confusion::from_counts(counts)
+    }
+
+    /// From counts of (a, b) label pairs; a pair may appear more than once.
+    pub fn from_counts<'a>(
+        counts: impl IntoIterator<Item = ((&'a str, &'a str), u64)>,
+    ) -> Confusion {
+        let counts: Vec<((&str, &str), u64)> = counts.into_iter().collect();
+        let mut labels: Vec<&str> = counts.iter().flat_map(|((a, b), _)| [*a, *b]).collect();
         labels.sort_by(|x, y| label_order(x, y));
         labels.dedup();
-        let index = |l: &str| labels.iter().position(|x| *x == l).expect("known label");
+        let index: std::collections::HashMap<&str, usize> =
+            labels.iter().enumerate().map(|(i, l)| (*l, i)).collect();
         let mut matrix = vec![vec![0; labels.len()]; labels.len()];
         for ((a, b), c) in &counts {
-            matrix[index(a)][index(b)] += c;
+            matrix[index[a]][index[b]] += c;
         }
         Confusion {
             labels: labels.into_iter().map(String::from).collect(),

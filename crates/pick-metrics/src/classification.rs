@@ -1,8 +1,6 @@
 //! Per-class precision, recall, F1 and support of predicted labels against gold labels.
 
-use std::collections::HashMap;
-
-use super::agreement::label_order;
+use super::agreement::Confusion;
 
 /// One class's tallies: rows predicted as it and right, rows predicted as it, rows of it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,27 +38,27 @@ pub struct ClassScores {
 /// scikit-learn's `precision_recall_fscore_support` over the sorted union of labels, with
 /// undefined ratios reported as 0.0 (`zero_division=0`).
 pub fn per_class(gold: &[&str], pred: &[&str]) -> Vec<ClassScores> {
-    let mut labels: Vec<&str> = gold.iter().chain(pred).copied().collect();
-    labels.sort_unstable();
-    labels.dedup();
-    labels.sort_by(|a, b| label_order(a, b));
-    let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (*l, i)).collect();
-    let mut counts = vec![Counts::default(); labels.len()];
-    for (g, p) in gold.iter().zip(pred) {
-        let (gi, pi) = (index[g], index[p]);
-        counts[gi].support += 1;
-        counts[pi].predicted += 1;
-        if gi == pi {
-            counts[gi].true_positives += 1;
-        }
-    }
-    labels
-        .into_iter()
-        .zip(counts)
-        .map(|(label, c)| {
+    per_class_of(&Confusion::from_pairs(
+        gold.iter().copied().zip(pred.iter().copied()),
+    ))
+}
+
+/// [`per_class`] from a confusion matrix (gold labels are its rows, predictions its columns).
+pub fn per_class_of(confusion: &Confusion) -> Vec<ClassScores> {
+    let m = &confusion.matrix;
+    confusion
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let c = Counts {
+                true_positives: m[i][i],
+                predicted: m.iter().map(|row| row[i]).sum(),
+                support: m[i].iter().sum(),
+            };
             let (precision, recall, f1) = c.precision_recall_f1();
             ClassScores {
-                label: label.to_string(),
+                label: label.clone(),
                 precision,
                 recall,
                 f1,

@@ -1,6 +1,8 @@
-//! The metric kernels as SQL aggregate functions. Each collects its (x, y) pairs (rows
-//! where either is NULL are skipped), merges partial states from parallel partitions by
-//! concatenation, and runs its kernel once at the end.
+//! The metric kernels as SQL aggregate functions. Rows where either argument is NULL are
+//! skipped. Label metrics keep a count per distinct (x, y) label pair, so their memory grows
+//! with the labels, not the rows; numeric metrics keep the (x, y) values (ranks and quantiles
+//! need them all). Partial states from parallel partitions are merged, and the kernel runs
+//! once at the end.
 //!
 //! ```sql
 //! SELECT cohen_kappa(a.label, b.label) FROM a JOIN b USING (key);
@@ -11,7 +13,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray};
+use std::collections::HashMap;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, UInt64Array};
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef};
@@ -25,8 +29,9 @@ use datafusion::physical_expr::expressions::Literal;
 
 use pick_metrics::agreement::{Confusion, Weights};
 use pick_metrics::calibration::ece;
-use pick_metrics::classification::per_class;
+use pick_metrics::classification::per_class_of;
 use pick_metrics::correlation::{kendall_tau_b, pearson, spearman};
+use pick_metrics::interned::Interned;
 use pick_metrics::quantile;
 use pick_metrics::ranking::{average_precision, roc_auc};
 use pick_metrics::regression::errors;
@@ -174,21 +179,22 @@ impl AggregateUDFImpl for MetricAggregate {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let item = if self.metric.on_labels() {
-            DataType::Utf8
+        let list = |item: DataType| DataType::List(Arc::new(Field::new_list_field(item, true)));
+        let fields = if self.metric.on_labels() {
+            vec![
+                ("x", list(DataType::Utf8)),
+                ("y", list(DataType::Utf8)),
+                ("n", list(DataType::UInt64)),
+            ]
         } else {
-            DataType::Float64
+            vec![
+                ("x", list(DataType::Float64)),
+                ("y", list(DataType::Float64)),
+            ]
         };
-        let list = DataType::List(Arc::new(Field::new_list_field(item, true)));
-        Ok(["x", "y"]
-            .iter()
-            .map(|s| {
-                Arc::new(Field::new(
-                    format_state_name(args.name, s),
-                    list.clone(),
-                    true,
-                ))
-            })
+        Ok(fields
+            .into_iter()
+            .map(|(s, t)| Arc::new(Field::new(format_state_name(args.name, s), t, true)))
             .collect())
     }
 
@@ -203,7 +209,7 @@ impl AggregateUDFImpl for MetricAggregate {
             return plan_err!("{}(): its last argument must be a literal", metric.name());
         }
         let pairs = if metric.on_labels() {
-            Pairs::Labels(vec![], vec![])
+            Pairs::Labels(LabelPairs::default())
         } else {
             Pairs::Numbers(vec![], vec![])
         };
@@ -217,7 +223,34 @@ impl AggregateUDFImpl for MetricAggregate {
 
 enum Pairs {
     Numbers(Vec<f64>, Vec<f64>),
-    Labels(Vec<String>, Vec<String>),
+    Labels(LabelPairs),
+}
+
+/// How many rows carry each (x, y) label pair: constant memory per distinct pair.
+#[derive(Default)]
+struct LabelPairs {
+    labels: Interned,
+    counts: HashMap<(u32, u32), u64>,
+}
+
+impl LabelPairs {
+    fn add(&mut self, x: &str, y: &str, n: u64) {
+        let key = (self.labels.id(x), self.labels.id(y));
+        *self.counts.entry(key).or_default() += n;
+    }
+
+    fn confusion(&self) -> Confusion {
+        let names = &self.labels.names;
+        Confusion::from_counts(
+            self.counts
+                .iter()
+                .map(|(&(x, y), &n)| ((names[x as usize].as_str(), names[y as usize].as_str()), n)),
+        )
+    }
+
+    fn bytes(&self) -> usize {
+        self.labels.bytes() + self.counts.capacity() * (size_of::<((u32, u32), u64)>() + 1)
+    }
 }
 
 struct MetricAccumulator {
@@ -248,13 +281,12 @@ impl MetricAccumulator {
                     }
                 }
             }
-            Pairs::Labels(xs, ys) => {
+            Pairs::Labels(pairs) => {
                 let (x, y) = (cast(x, &DataType::Utf8)?, cast(y, &DataType::Utf8)?);
                 let (x, y) = (x.as_string::<i32>(), y.as_string::<i32>());
                 for i in 0..x.len() {
                     if x.is_valid(i) && y.is_valid(i) {
-                        xs.push(x.value(i).to_string());
-                        ys.push(y.value(i).to_string());
+                        pairs.add(x.value(i), y.value(i), 1);
                     }
                 }
             }
@@ -287,13 +319,10 @@ impl MetricAccumulator {
     fn compute(&self) -> Result<Option<f64>> {
         let m = self.metric;
         Ok(match &self.pairs {
-            Pairs::Labels(a, b) => {
-                let pairs = a
-                    .iter()
-                    .map(String::as_str)
-                    .zip(b.iter().map(String::as_str));
+            Pairs::Labels(pairs) => {
+                let c = pairs.confusion();
                 match m {
-                    Metric::CohenKappa => Confusion::from_pairs(pairs).kappa(Weights::Nominal),
+                    Metric::CohenKappa => c.kappa(Weights::Nominal),
                     Metric::WeightedKappa => {
                         let w = match self.param_str()?.to_ascii_lowercase().as_str() {
                             "linear" => Weights::Linear,
@@ -304,7 +333,6 @@ impl MetricAccumulator {
                                 );
                             }
                         };
-                        let c = Confusion::from_pairs(pairs);
                         if let Some(bad) =
                             c.labels.iter().find(|l| l.trim().parse::<f64>().is_err())
                         {
@@ -315,9 +343,7 @@ impl MetricAccumulator {
                     Metric::ConfusionMatrix => None,
                     _ => {
                         let label = self.param_str()?;
-                        let gold: Vec<&str> = a.iter().map(String::as_str).collect();
-                        let pred: Vec<&str> = b.iter().map(String::as_str).collect();
-                        per_class(&gold, &pred)
+                        per_class_of(&c)
                             .into_iter()
                             .find(|c| c.label == label)
                             .map(|c| match m {
@@ -385,8 +411,23 @@ impl Accumulator for MetricAccumulator {
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let (xs, ys) = (states[0].as_list::<i32>(), states[1].as_list::<i32>());
         for i in 0..xs.len() {
-            if xs.is_valid(i) && ys.is_valid(i) {
-                self.push(&xs.value(i), &ys.value(i))?;
+            if !(xs.is_valid(i) && ys.is_valid(i)) {
+                continue;
+            }
+            match &mut self.pairs {
+                Pairs::Numbers(..) => self.push(&xs.value(i), &ys.value(i))?,
+                Pairs::Labels(pairs) => {
+                    let (x, y, n) = (
+                        xs.value(i),
+                        ys.value(i),
+                        states[2].as_list::<i32>().value(i),
+                    );
+                    let (x, y) = (x.as_string::<i32>(), y.as_string::<i32>());
+                    let n = n.as_primitive::<arrow::datatypes::UInt64Type>();
+                    for j in 0..x.len() {
+                        pairs.add(x.value(j), y.value(j), n.value(j));
+                    }
+                }
             }
         }
         Ok(())
@@ -398,20 +439,28 @@ impl Accumulator for MetricAccumulator {
                 list_of(Arc::new(Float64Array::from(std::mem::take(x)))),
                 list_of(Arc::new(Float64Array::from(std::mem::take(y)))),
             ],
-            Pairs::Labels(x, y) => vec![
-                list_of(Arc::new(StringArray::from(std::mem::take(x)))),
-                list_of(Arc::new(StringArray::from(std::mem::take(y)))),
-            ],
+            Pairs::Labels(pairs) => {
+                let names = &pairs.labels.names;
+                let (mut x, mut y, mut n) = (vec![], vec![], vec![]);
+                for (&(a, b), &count) in &pairs.counts {
+                    x.push(names[a as usize].as_str());
+                    y.push(names[b as usize].as_str());
+                    n.push(count);
+                }
+                let state = vec![
+                    list_of(Arc::new(StringArray::from(x))),
+                    list_of(Arc::new(StringArray::from(y))),
+                    list_of(Arc::new(UInt64Array::from(n))),
+                ];
+                *pairs = LabelPairs::default();
+                state
+            }
         })
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        if let (Metric::ConfusionMatrix, Pairs::Labels(a, b)) = (self.metric, &self.pairs) {
-            let c = Confusion::from_pairs(
-                a.iter()
-                    .map(String::as_str)
-                    .zip(b.iter().map(String::as_str)),
-            );
+        if let (Metric::ConfusionMatrix, Pairs::Labels(pairs)) = (self.metric, &self.pairs) {
+            let c = pairs.confusion();
             let json = serde_json::json!({"labels": c.labels, "matrix": c.matrix});
             return Ok(ScalarValue::Utf8(Some(json.to_string())));
         }
@@ -422,7 +471,53 @@ impl Accumulator for MetricAccumulator {
         size_of_val(self)
             + match &self.pairs {
                 Pairs::Numbers(x, y) => (x.capacity() + y.capacity()) * 8,
-                Pairs::Labels(x, y) => x.iter().chain(y).map(|s| s.capacity() + 24).sum(),
+                Pairs::Labels(pairs) => pairs.bytes(),
             }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(values: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    fn kappa_accumulator() -> MetricAccumulator {
+        MetricAccumulator {
+            metric: Metric::CohenKappa,
+            param: None,
+            pairs: Pairs::Labels(LabelPairs::default()),
+        }
+    }
+
+    #[test]
+    fn label_state_grows_with_labels_not_rows() {
+        let (a, b) = (labels(&["x", "y", "x", "x"]), labels(&["x", "y", "y", "x"]));
+        let mut acc = kappa_accumulator();
+        acc.update_batch(&[Arc::clone(&a), Arc::clone(&b)]).unwrap();
+        let once = acc.size();
+        for _ in 0..10_000 {
+            acc.update_batch(&[Arc::clone(&a), Arc::clone(&b)]).unwrap();
+        }
+        assert_eq!(acc.size(), once);
+
+        // Merged partial states count the same as one pass over every row.
+        let mut other = kappa_accumulator();
+        other.update_batch(&[a, b]).unwrap();
+        let state: Vec<ArrayRef> = other
+            .state()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_array().unwrap())
+            .collect();
+        acc.merge_batch(&state).unwrap();
+        let Pairs::Labels(pairs) = &acc.pairs else {
+            unreachable!()
+        };
+        let c = pairs.confusion();
+        assert_eq!(c.matrix, vec![vec![2 * 10_002, 10_002], vec![0, 10_002]]);
+        assert_eq!(acc.evaluate().unwrap(), ScalarValue::Float64(Some(0.5)));
     }
 }

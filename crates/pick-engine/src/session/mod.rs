@@ -33,25 +33,59 @@ pub fn set_memory_limit(bytes: usize) {
 /// `memory.max`, v1 `memory.limit_in_bytes`) where that is lower; 4 GiB where neither can be
 /// read.
 pub fn default_memory_limit() -> usize {
-    let machine = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    limit_from(
+        read("/proc/meminfo").as_deref(),
+        &[
+            read("/sys/fs/cgroup/memory.max"),
+            read("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+        ],
+    )
+}
+
+/// [`default_memory_limit`] from the text of `/proc/meminfo` and of the cgroup limit files
+/// (v2 says `max` when there is no limit).
+fn limit_from(meminfo: Option<&str>, cgroup: &[Option<String>]) -> usize {
+    let machine = meminfo.and_then(|m| {
         m.lines()
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
             .map(|kb| kb * 1024)
     });
-    let cgroup = [
-        "/sys/fs/cgroup/memory.max",
-        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-    ]
-    .iter()
-    .filter_map(|p| std::fs::read_to_string(p).ok())
-    .filter_map(|v| v.trim().parse::<usize>().ok())
-    .min();
+    let cgroup = cgroup
+        .iter()
+        .flatten()
+        .filter_map(|v| v.trim().parse::<usize>().ok())
+        .min();
     match (machine, cgroup) {
         (Some(m), Some(c)) => m.min(c) / 2,
         (Some(m), None) => m / 2,
         (None, Some(c)) => c / 2,
         (None, None) => 4 << 30,
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::limit_from;
+
+    #[test]
+    fn a_container_limit_below_the_machine_wins() {
+        let meminfo = Some("MemTotal:       25165824 kB\nMemFree: 1 kB\n");
+        let gib = 1usize << 30;
+        assert_eq!(limit_from(meminfo, &[]), 12 * gib);
+        assert_eq!(limit_from(meminfo, &[Some("max\n".into()), None]), 12 * gib);
+        assert_eq!(
+            limit_from(meminfo, &[Some(format!("{}\n", 2 * gib)), None]),
+            gib
+        );
+        // cgroup v1 says "no limit" with a huge number: the machine's memory is lower.
+        assert_eq!(
+            limit_from(meminfo, &[None, Some("9223372036854771712".into())]),
+            12 * gib
+        );
+        assert_eq!(limit_from(None, &[Some(format!("{}", 4 * gib))]), 2 * gib);
+        assert_eq!(limit_from(None, &[]), 4 * gib);
     }
 }
 
