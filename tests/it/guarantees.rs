@@ -583,3 +583,74 @@ fn corrupt_quantizers_and_label_free_models_are_errors() {
         "{err}"
     );
 }
+
+/// Every file under `dir` with its bytes (decompressed), by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let bytes = zstd::decode_all(bytes.as_slice()).unwrap_or(bytes);
+                let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(name, bytes);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_external_shuffle_spills_and_splits_buckets_without_changing_the_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Rows of very different widths, so some buckets outgrow their share and are split again.
+    let rows: Vec<String> = (0..3000)
+        .map(|i| {
+            let text = "word ".repeat(if i % 50 == 0 { 400 } else { i % 17 });
+            format!(r#"{{"id": {i}, "text": "{text}"}}"#)
+        })
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    jsonl(&tmp.path().join("in/a.jsonl"), &rows[..1700]);
+    jsonl(&tmp.path().join("in/b.jsonl"), &rows[1700..]);
+    let reshard = |out: &Path, bucket_bytes: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pick"));
+        cmd.args(["-q", "reshard-dataset", "-i"])
+            .arg(tmp.path().join("in"))
+            .arg("-o")
+            .arg(out)
+            .args(["-n", "3", "--test-split-frac", "0.1"]);
+        if let Some(b) = bucket_bytes {
+            cmd.env("PICK_SHUFFLE_BUCKET_BYTES", b);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let in_memory = tmp.path().join("memory");
+    reshard(&in_memory, None);
+    let expected = tree(&in_memory);
+    assert_eq!(
+        expected
+            .values()
+            .map(|b| b.iter().filter(|c| **c == b'\n').count())
+            .sum::<usize>(),
+        3000
+    );
+    // 20 kB buckets: about 30 of them; 600 bytes: a row of 2 kB fills a bucket alone, and
+    // buckets are split two and three levels deep.
+    for bytes in ["20000", "600"] {
+        let out = tmp.path().join(format!("spilled-{bytes}"));
+        reshard(&out, Some(bytes));
+        assert_eq!(tree(&out), expected, "bucket size {bytes}");
+        let leftovers: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".pick"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}

@@ -22,32 +22,142 @@ use crate::write::sharded::{Planned, ShardedWriter, Written};
 
 /// Most bucket files open at once while spreading.
 const MAX_BUCKETS: u64 = 256;
+/// Memory one open bucket file costs while spreading: its zstd stream and write buffer.
+const BUCKET_FILE_COST: u64 = 1 << 20;
 const OUT_BATCH_ROWS: usize = 4096;
+/// Memory a row costs beyond its text while held for sorting: its key, its `Vec`, the
+/// allocator's header.
+const ROW_OVERHEAD: u64 = 48;
 
 /// The schema of shuffled output: the rows as JSON text.
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("_json", DataType::Utf8, true)]))
 }
 
-/// How many buckets `bytes` of rows need so one fits a quarter of `memory`.
-pub fn bucket_count(bytes: u64, memory: u64) -> u64 {
-    let per_bucket = (memory / 4).max(16 << 20);
-    bytes.div_ceil(per_bucket).clamp(1, MAX_BUCKETS)
+/// How many bytes of rows one bucket may hold, sorted in memory: a quarter of the memory limit.
+/// `PICK_SHUFFLE_BUCKET_BYTES` sets it (a hidden knob, for tests and tuning).
+fn bucket_bytes(memory: u64) -> u64 {
+    std::env::var("PICK_SHUFFLE_BUCKET_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(memory / 4)
+        .max(1)
+}
+
+/// How many buckets to spread `bytes` of rows over, so each fits `per_bucket`, within the files
+/// `memory` can keep open. More than that is handled by splitting buckets again.
+pub fn bucket_count(bytes: u64, per_bucket: u64, memory: u64) -> u64 {
+    let open = (memory / 4 / BUCKET_FILE_COST).clamp(2, MAX_BUCKETS);
+    bytes.div_ceil(per_bucket).clamp(2, open)
 }
 
 /// A scratch directory next to the output, removed however the shuffle ends.
-struct Scratch(PathBuf);
+struct Scratch {
+    dir: PathBuf,
+    next: u64,
+}
+
+impl Scratch {
+    fn file(&mut self) -> PathBuf {
+        self.next += 1;
+        self.dir.join(format!("bucket-{:06}.zst", self.next))
+    }
+}
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Rows of keys in `[lo, hi)`, spilled to a file; `bytes` is their measured size.
+struct Bucket {
+    path: PathBuf,
+    lo: f64,
+    hi: f64,
+    bytes: u64,
+}
+
+/// Rows being spread over buckets by key range.
+struct Spread {
+    lo: f64,
+    hi: f64,
+    files: Vec<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
+    paths: Vec<PathBuf>,
+    bytes: Vec<u64>,
+}
+
+impl Spread {
+    fn new(scratch: &mut Scratch, lo: f64, hi: f64, n: u64) -> Result<Spread> {
+        let paths: Vec<PathBuf> = (0..n).map(|_| scratch.file()).collect();
+        let files = paths
+            .iter()
+            .map(|p| {
+                let f = File::create(p).map_err(|e| PickError::io(p, e))?;
+                zstd::stream::write::Encoder::new(BufWriter::with_capacity(64 << 10, f), 1)
+                    .map_err(|e| PickError::io(p, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Spread {
+            lo,
+            hi,
+            files,
+            bytes: vec![0; paths.len()],
+            paths,
+        })
+    }
+
+    /// The bucket of a key: monotone in the key, so buckets hold consecutive key ranges even
+    /// where rounding puts a key just outside its range (it is clamped to the nearest bucket).
+    fn index(&self, key: f64) -> usize {
+        let n = self.files.len();
+        let at = (key - self.lo) / (self.hi - self.lo) * n as f64;
+        (at.max(0.0) as usize).min(n - 1)
+    }
+
+    fn push(&mut self, key: f64, row: &[u8]) -> Result<()> {
+        let b = self.index(key);
+        let w = &mut self.files[b];
+        w.write_all(&key.to_le_bytes())
+            .and_then(|_| w.write_all(&(row.len() as u64).to_le_bytes()))
+            .and_then(|_| w.write_all(row))
+            .map_err(|e| PickError::io(&self.paths[b], e))?;
+        self.bytes[b] += row.len() as u64 + ROW_OVERHEAD;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<Bucket>> {
+        let n = self.files.len() as f64;
+        let width = self.hi - self.lo;
+        self.files
+            .into_iter()
+            .zip(self.paths)
+            .zip(self.bytes)
+            .enumerate()
+            .map(|(b, ((f, path), bytes))| {
+                f.finish()
+                    .and_then(|mut w| w.flush())
+                    .map_err(|e| PickError::io(&path, e))?;
+                Ok(Bucket {
+                    lo: self.lo + width * b as f64 / n,
+                    hi: self.lo + width * (b + 1) as f64 / n,
+                    path,
+                    bytes,
+                })
+            })
+            .collect()
     }
 }
 
 /// Runs `query` (columns: a Float64 key in [0, 1), then the row's JSON text) and writes its
 /// rows in key order into the writer `open` makes once the number of rows is known. `bytes`
-/// estimates the rows' size, to choose the bucket count. `progress` follows the input's
-/// stored bytes as the scan reads them.
+/// estimates the rows' size, to choose how many buckets to spread them over. `progress`
+/// follows the input's stored bytes as the scan reads them.
+///
+/// Rows are held in memory until they outgrow one bucket; then they are spread over bucket
+/// files by key range. A bucket that turns out larger than memory allows (its size is measured
+/// as it is written) is spread again over narrower ranges, so memory holds one bucket's rows
+/// however large or skewed the input.
 pub async fn shuffle_into<P, F>(
     engine: &Engine,
     query: &Query,
@@ -60,68 +170,97 @@ where
     P: Iterator<Item = Planned>,
     F: FnOnce(u64) -> Result<ShardedWriter<P>>,
 {
-    let buckets = bucket_count(bytes, crate::session::memory_limit() as u64);
+    let memory = crate::session::memory_limit() as u64;
+    let per_bucket = bucket_bytes(memory);
     let _watch = crate::ops::watch::scan(engine, progress);
     let mut stream = engine.query(query).await?.execute_stream().await?;
-    if buckets == 1 {
-        let mut rows = Vec::new();
-        while let Some(batch) = stream.try_next().await? {
-            for_each_row(&batch, |k, r| rows.push((k, r.as_bytes().to_vec())))?;
-        }
+
+    let mut rows: Vec<(f64, Vec<u8>)> = Vec::new();
+    let mut held = 0u64;
+    let mut total = 0u64;
+    let mut spilled: Option<(Scratch, Spread)> = None;
+    while let Some(batch) = stream.try_next().await? {
+        for_each_row(&batch, |k, r| {
+            total += 1;
+            if let Some((_, spread)) = &mut spilled {
+                return spread.push(k, r.as_bytes());
+            }
+            held += r.len() as u64 + ROW_OVERHEAD;
+            rows.push((k, r.as_bytes().to_vec()));
+            if held > per_bucket {
+                let mut scratch = new_scratch(scratch_parent)?;
+                let n = bucket_count(bytes.max(2 * held), per_bucket, memory);
+                let mut spread = Spread::new(&mut scratch, 0.0, 1.0, n)?;
+                for (k, r) in rows.drain(..) {
+                    spread.push(k, &r)?;
+                }
+                rows.shrink_to_fit();
+                spilled = Some((scratch, spread));
+            }
+            Ok(())
+        })?;
+    }
+    let Some((mut scratch, spread)) = spilled else {
         let mut writer = open(rows.len() as u64)?;
         write_sorted(rows, &mut writer)?;
         return writer.finish();
-    }
-
-    std::fs::create_dir_all(scratch_parent).map_err(|e| PickError::io(scratch_parent, e))?;
-    let scratch = Scratch(scratch_parent.join(format!(".pick-shuffle-{}", std::process::id())));
-    std::fs::create_dir_all(&scratch.0).map_err(|e| PickError::io(&scratch.0, e))?;
-    let path = |b: u64| scratch.0.join(format!("bucket-{b:03}.zst"));
-    let mut files = (0..buckets)
-        .map(|b| {
-            let p = path(b);
-            let f = File::create(&p).map_err(|e| PickError::io(&p, e))?;
-            zstd::stream::write::Encoder::new(BufWriter::with_capacity(256 << 10, f), 1)
-                .map_err(|e| PickError::io(&p, e))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut total = 0u64;
-    while let Some(batch) = stream.try_next().await? {
-        let mut failed = None;
-        for_each_row(&batch, |k, r| {
-            total += 1;
-            let b = ((k * buckets as f64) as u64).min(buckets - 1);
-            let w = &mut files[b as usize];
-            let result = w
-                .write_all(&k.to_le_bytes())
-                .and_then(|_| w.write_all(&(r.len() as u64).to_le_bytes()))
-                .and_then(|_| w.write_all(r.as_bytes()));
-            if let Err(e) = result {
-                failed.get_or_insert(PickError::io(path(b), e));
-            }
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-    }
-    for (b, f) in files.into_iter().enumerate() {
-        f.finish()
-            .and_then(|mut w| w.flush())
-            .map_err(|e| PickError::io(path(b as u64), e))?;
-    }
+    };
     let mut writer = open(total)?;
-    for b in 0..buckets {
-        let p = path(b);
-        let rows = read_bucket(&p)?;
-        let _ = std::fs::remove_file(&p);
-        write_sorted(rows, &mut writer)?;
+    for bucket in spread.finish()? {
+        drain(bucket, per_bucket, memory, &mut scratch, &mut writer)?;
     }
     writer.finish()
 }
 
+fn new_scratch(parent: &Path) -> Result<Scratch> {
+    let dir = parent.join(format!(".pick-shuffle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| PickError::io(&dir, e))?;
+    Ok(Scratch { dir, next: 0 })
+}
+
+/// Writes a bucket's rows in key order: sorted in memory if they fit, else spread again over
+/// narrower key ranges first.
+fn drain<P: Iterator<Item = Planned>>(
+    bucket: Bucket,
+    per_bucket: u64,
+    memory: u64,
+    scratch: &mut Scratch,
+    writer: &mut ShardedWriter<P>,
+) -> Result<()> {
+    // A range too narrow to split means equal keys (vanishingly rare): they are sorted whole.
+    let splittable = bucket.lo + (bucket.hi - bucket.lo) / 4.0 > bucket.lo;
+    if bucket.bytes <= per_bucket || !splittable {
+        let mut rows = Vec::new();
+        read_bucket(&bucket.path, |k, r| {
+            rows.push((k, r));
+            Ok(())
+        })?;
+        let _ = std::fs::remove_file(&bucket.path);
+        return write_sorted(rows, writer);
+    }
+    let n = bucket_count(bucket.bytes, per_bucket, memory);
+    let mut spread = Spread::new(scratch, bucket.lo, bucket.hi, n)?;
+    read_bucket(&bucket.path, |k, r| spread.push(k, &r))?;
+    let _ = std::fs::remove_file(&bucket.path);
+    for sub in spread.finish()? {
+        // All of it in one narrower bucket: the keys are equal, splitting cannot help.
+        if sub.bytes == bucket.bytes {
+            let whole = Bucket {
+                lo: sub.lo,
+                hi: sub.lo,
+                ..sub
+            };
+            drain(whole, per_bucket, memory, scratch, writer)?;
+        } else {
+            drain(sub, per_bucket, memory, scratch, writer)?;
+        }
+    }
+    Ok(())
+}
+
 /// Calls `f(key, row)` for every row; a row without text (NULL `_json`) is an error, never a row
 /// that silently goes missing.
-fn for_each_row(batch: &RecordBatch, mut f: impl FnMut(f64, &str)) -> Result<()> {
+fn for_each_row(batch: &RecordBatch, mut f: impl FnMut(f64, &str) -> Result<()>) -> Result<()> {
     let keys = arrow::compute::cast(batch.column(0), &DataType::Float64)?;
     let keys = keys.as_primitive::<Float64Type>();
     let rows = arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
@@ -134,30 +273,28 @@ fn for_each_row(batch: &RecordBatch, mut f: impl FnMut(f64, &str)) -> Result<()>
                     .into(),
             ));
         }
-        f(keys.value(i), rows.value(i));
+        f(keys.value(i), rows.value(i))?;
     }
     Ok(())
 }
 
-fn read_bucket(path: &Path) -> Result<Vec<(f64, Vec<u8>)>> {
+fn read_bucket(path: &Path, mut f: impl FnMut(f64, Vec<u8>) -> Result<()>) -> Result<()> {
     let err = |e| PickError::io(path, e);
-    let f = File::open(path).map_err(err)?;
-    let mut r = zstd::stream::read::Decoder::new(BufReader::new(f)).map_err(err)?;
-    let mut rows = Vec::new();
+    let file = File::open(path).map_err(err)?;
+    let mut r = zstd::stream::read::Decoder::new(BufReader::new(file)).map_err(err)?;
     let mut head = [0u8; 16];
     loop {
         match r.read_exact(&mut head) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(err(e)),
         }
         let key = f64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
         let len = u64::from_le_bytes(head[8..].try_into().expect("8 bytes")) as usize;
         let mut row = vec![0u8; len];
         r.read_exact(&mut row).map_err(err)?;
-        rows.push((key, row));
+        f(key, row)?;
     }
-    Ok(rows)
 }
 
 /// Sorted by key; equal keys (vanishingly rare) by the row text, so the order never depends on
@@ -189,11 +326,13 @@ mod tests {
     use super::bucket_count;
 
     #[test]
-    fn buckets_fit_a_quarter_of_memory() {
-        assert_eq!(bucket_count(0, 1 << 30), 1);
-        assert_eq!(bucket_count(100 << 20, 1 << 30), 1);
-        assert_eq!(bucket_count(1 << 30, 1 << 30), 4);
-        assert_eq!(bucket_count(1 << 50, 1 << 30), 256);
-        assert_eq!(bucket_count(100 << 20, 1 << 20), 7);
+    fn buckets_fit_their_share_and_the_open_files_memory_allows() {
+        let gib = 1u64 << 30;
+        assert_eq!(bucket_count(0, gib / 4, gib), 2);
+        assert_eq!(bucket_count(gib, gib / 4, gib), 4);
+        assert_eq!(bucket_count(1 << 50, gib / 4, gib), 256);
+        // 64 MiB of memory keeps 16 files open; the rest is split again later.
+        assert_eq!(bucket_count(gib, 16 << 20, 64 << 20), 16);
+        assert_eq!(bucket_count(1 << 20, 1, 1 << 20), 2);
     }
 }
