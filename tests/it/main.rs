@@ -9,6 +9,7 @@ mod cli_prep;
 mod cli_sql;
 mod cli_transform;
 mod common;
+mod crash;
 mod fasttext_flow;
 mod fasttext_model;
 mod guarantees;

@@ -22,8 +22,9 @@ use crate::write::sharded::{Planned, ShardedWriter, Written};
 
 /// Most bucket files open at once while spreading.
 const MAX_BUCKETS: u64 = 256;
-/// Memory one open bucket file costs while spreading: its zstd stream and write buffer.
-const BUCKET_FILE_COST: u64 = 1 << 20;
+/// Memory one open bucket file costs while spreading: its zstd stream (a 128 KiB window, see
+/// `Spread::new`) and its write buffer.
+const BUCKET_FILE_COST: u64 = 512 << 10;
 const OUT_BATCH_ROWS: usize = 4096;
 /// Memory a row costs beyond its text while held for sorting: its key, its `Vec`, the
 /// allocator's header.
@@ -34,20 +35,21 @@ pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("_json", DataType::Utf8, true)]))
 }
 
-/// How many bytes of rows one bucket may hold, sorted in memory: a quarter of the memory limit.
+/// How many bytes of rows one bucket may hold, sorted in memory: a third of the memory limit
+/// (the scan has finished by the time buckets are sorted).
 /// `PICK_SHUFFLE_BUCKET_BYTES` sets it (a hidden knob, for tests and tuning).
 fn bucket_bytes(memory: u64) -> u64 {
     std::env::var("PICK_SHUFFLE_BUCKET_BYTES")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(memory / 4)
+        .unwrap_or(memory / 3)
         .max(1)
 }
 
 /// How many buckets to spread `bytes` of rows over, so each fits `per_bucket`, within the files
-/// `memory` can keep open. More than that is handled by splitting buckets again.
+/// half of `memory` can keep open. More than that is handled by splitting buckets again.
 pub fn bucket_count(bytes: u64, per_bucket: u64, memory: u64) -> u64 {
-    let open = (memory / 4 / BUCKET_FILE_COST).clamp(2, MAX_BUCKETS);
+    let open = (memory / 2 / BUCKET_FILE_COST).clamp(2, MAX_BUCKETS);
     bytes.div_ceil(per_bucket).clamp(2, open)
 }
 
@@ -94,8 +96,12 @@ impl Spread {
             .iter()
             .map(|p| {
                 let f = File::create(p).map_err(|e| PickError::io(p, e))?;
-                zstd::stream::write::Encoder::new(BufWriter::with_capacity(64 << 10, f), 1)
-                    .map_err(|e| PickError::io(p, e))
+                let mut z =
+                    zstd::stream::write::Encoder::new(BufWriter::with_capacity(64 << 10, f), 1)
+                        .map_err(|e| PickError::io(p, e))?;
+                // Hundreds are open at once: a small window keeps each near BUCKET_FILE_COST.
+                z.window_log(17).map_err(|e| PickError::io(p, e))?;
+                Ok(z)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Spread {
@@ -331,8 +337,8 @@ mod tests {
         assert_eq!(bucket_count(0, gib / 4, gib), 2);
         assert_eq!(bucket_count(gib, gib / 4, gib), 4);
         assert_eq!(bucket_count(1 << 50, gib / 4, gib), 256);
-        // 64 MiB of memory keeps 16 files open; the rest is split again later.
-        assert_eq!(bucket_count(gib, 16 << 20, 64 << 20), 16);
+        // 64 MiB of memory keeps 64 files open; the rest is split again later.
+        assert_eq!(bucket_count(4 * gib, 16 << 20, 64 << 20), 64);
         assert_eq!(bucket_count(1 << 20, 1, 1 << 20), 2);
     }
 }

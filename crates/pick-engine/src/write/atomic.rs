@@ -28,9 +28,12 @@ impl PendingFile {
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| PickError::io(dir, e))?;
         }
+        super::staging::remove_stale(dest);
         let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = dest.with_file_name(format!(".{name}.{}.pick-tmp", std::process::id()));
+        super::staging::register(&tmp);
         Ok(PendingFile {
-            tmp: dest.with_file_name(format!(".{name}.{}.pick-tmp", std::process::id())),
+            tmp,
             dest: dest.to_path_buf(),
             done: false,
         })
@@ -43,6 +46,7 @@ impl PendingFile {
 
     pub fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| PickError::io(&self.dest, e))?;
+        super::staging::unregister(&self.tmp);
         self.done = true;
         Ok(())
     }
@@ -52,6 +56,7 @@ impl Drop for PendingFile {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.tmp);
+            super::staging::unregister(&self.tmp);
         }
     }
 }

@@ -32,12 +32,56 @@ pub fn unregister(dir: &Path) {
         .retain(|d| d != dir);
 }
 
-/// Removes every registered directory: staging and scratch left by an interrupted command.
+/// Removes every registered path: staging, scratch and temporary files left by an interrupted
+/// command.
 pub fn remove_registered() {
-    let dirs = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|e| e.into_inner()));
-    for d in dirs {
-        let _ = std::fs::remove_dir_all(d);
+    let paths = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|e| e.into_inner()));
+    for p in paths {
+        if std::fs::remove_dir_all(&p).is_err() {
+            let _ = std::fs::remove_file(&p);
+        }
     }
+}
+
+/// Removes what runs killed outright (`kill -9`, a lost machine) left beside `dest`: its
+/// staging directories and temporary files whose process is gone. A live process's are kept.
+pub(crate) fn remove_stale(dest: &Path) {
+    let (Some(dir), Some(name)) = (dest.parent(), dest.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy();
+    let staging = format!(".{name}.pick-staging-");
+    let tmp = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file.strip_prefix(&staging).or_else(|| {
+            file.strip_prefix(&tmp)
+                .and_then(|rest| rest.strip_suffix(".pick-tmp"))
+        });
+        let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() as i32 && !alive(pid) {
+            let path = entry.path();
+            if std::fs::remove_dir_all(&path).is_err() {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// A path made absolute and free of `..` and links, for as much of it as exists.
@@ -106,6 +150,7 @@ impl OutputDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
+        remove_stale(&target);
         let staging = parent.join(format!(".{name}.pick-staging-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(|e| PickError::io(&staging, e))?;
