@@ -40,7 +40,7 @@ impl Yaml {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         match self {
-            Yaml::Map(_) | Yaml::List(_) => block(self, 0, &mut out),
+            Yaml::Map(_) | Yaml::List(_) if !is_empty_collection(self) => block(self, 0, &mut out),
             scalar => {
                 out.push_str(&scalar_text(scalar));
                 out.push('\n');
@@ -60,7 +60,17 @@ fn block(v: &Yaml, indent: usize, out: &mut String) {
         Yaml::Map(entries) => {
             for (k, val) in entries {
                 out.push_str(&pad);
-                out.push_str(&string_text(k));
+                let key = string_text(k);
+                if key.chars().count() > LONG_KEY {
+                    // An implicit key is at most 1024 characters; PyYAML writes long ones
+                    // explicitly, as `? key` with the value on the next line.
+                    out.push_str("? ");
+                    out.push_str(&key);
+                    out.push('\n');
+                    out.push_str(&pad);
+                } else {
+                    out.push_str(&key);
+                }
                 out.push(':');
                 match val {
                     Yaml::Map(_) if !is_empty_collection(val) => {
@@ -88,12 +98,12 @@ fn block(v: &Yaml, indent: usize, out: &mut String) {
                         // The first key goes on the dash's line, the rest under it.
                         let mut inner = String::new();
                         block(item, indent + 2, &mut inner);
-                        out.push_str(inner.trim_start());
+                        out.push_str(inner.trim_start_matches(' '));
                     }
                     Yaml::List(_) if !is_empty_collection(item) => {
                         let mut inner = String::new();
                         block(item, indent + 2, &mut inner);
-                        out.push_str(inner.trim_start());
+                        out.push_str(inner.trim_start_matches(' '));
                     }
                     scalar => {
                         out.push_str(&scalar_text(scalar));
@@ -153,7 +163,42 @@ static IMPLICIT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("PyYAML's resolver patterns compile")
 });
 
-/// A plain scalar when it would read back as the same string, else single-quoted.
+/// Keys longer than this are written as explicit `? key` entries, as PyYAML writes them.
+const LONG_KEY: usize = 128;
+
+/// Characters YAML cannot hold as they are (outside its printable set), or reads as line
+/// breaks or a byte-order mark: only a double-quoted scalar's escapes can carry them.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
+}
+
+/// `s` as a YAML double-quoted scalar, escaping what `needs_escape` names, `"` and `\`.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && (c as u32) <= 0xFF => {
+                out.push_str(&format!("\\x{:02X}", c as u32))
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A plain scalar when it would read back as the same string, else single-quoted (or
+/// double-quoted, when it holds characters only an escape can carry).
 fn string_text(s: &str) -> String {
     let reserved = matches!(
         s.to_ascii_lowercase().as_str(),
@@ -166,10 +211,13 @@ fn string_text(s: &str) -> String {
     ]) || s.ends_with([' ', ':'])
         || s.contains(": ")
         || s.contains(" #")
-        || s.chars().any(|c| c.is_control());
+        // Document markers.
+        || s.starts_with("---")
+        || s.starts_with("...")
+        || s.chars().any(needs_escape);
     if reserved || numeric || special {
-        if s.chars().any(|c| c.is_control()) {
-            serde_json::Value::String(s.to_string()).to_string()
+        if s.chars().any(needs_escape) {
+            double_quoted(s)
         } else {
             format!("'{}'", s.replace('\'', "''"))
         }
@@ -242,5 +290,33 @@ mod tests {
         for s in ["abc", "2024-01", "x_1", "a=b", "1.2.3"] {
             assert_eq!(string_text(s), s, "{s:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_found {
+    use super::*;
+
+    #[test]
+    fn characters_yaml_cannot_hold_plain_are_escaped() {
+        assert_eq!(string_text("a\u{7f}b"), "\"a\\x7Fb\"");
+        assert_eq!(string_text("a\u{85}b"), "\"a\\x85b\"");
+        assert_eq!(string_text("\u{2028}"), "\"\\u2028\"");
+        assert_eq!(string_text("\u{feff}x"), "\"\\uFEFFx\"");
+        assert_eq!(string_text("q\"\\\n"), "\"q\\\"\\\\\\n\"");
+    }
+
+    #[test]
+    fn document_markers_empty_collections_and_long_keys() {
+        assert_eq!(Yaml::str("...").to_text(), "'...'\n");
+        assert_eq!(Yaml::str("--- x").to_text(), "'--- x'\n");
+        assert_eq!(Yaml::Map(vec![]).to_text(), "{}\n");
+        assert_eq!(Yaml::List(vec![]).to_text(), "[]\n");
+        let long = "k".repeat(200);
+        let text = Yaml::Map(vec![(long.clone(), Yaml::Int(1))]).to_text();
+        assert_eq!(text, format!("? {long}\n: 1\n"));
+        // A list item's first key keeps its leading non-ASCII space.
+        let text = Yaml::List(vec![Yaml::Map(vec![("\u{a0}k".into(), Yaml::Int(1))])]).to_text();
+        assert_eq!(text, "- \u{a0}k: 1\n");
     }
 }

@@ -139,15 +139,17 @@ impl Dictionary {
             .collect()
     }
 
+    /// The input row of a hash bucket. The model reader checked that every row fits an
+    /// `i32` (`nwords + bucket`, `nwords + ` every kept row); a model built in code that does not
+    /// fit loses the n-gram rather than wrapping to another row.
     #[inline]
     fn push_bucket(&self, ids: &mut Vec<i32>, bucket: i32) {
-        match &self.buckets {
-            Buckets::All => ids.push(self.nwords + bucket),
-            Buckets::Kept(kept) => {
-                if let Some(&row) = kept.get(&bucket) {
-                    ids.push(self.nwords + row);
-                }
-            }
+        let row = match &self.buckets {
+            Buckets::All => Some(bucket),
+            Buckets::Kept(kept) => kept.get(&bucket).copied(),
+        };
+        if let Some(id) = row.and_then(|r| self.nwords.checked_add(r)) {
+            ids.push(id);
         }
     }
 

@@ -326,12 +326,22 @@ impl Model {
         let nlabels = r.i32(what)?;
         let ntokens = r.i64(what)?;
         let pruneidx_size = r.i64(what)?;
-        if size < 0 || nwords < 0 || nlabels < 0 || nwords + nlabels != size {
+        if size < 0
+            || nwords < 0
+            || nlabels < 0
+            || i64::from(nwords) + i64::from(nlabels) != i64::from(size)
+        {
             return Err(r.corrupt(format!(
                 "dictionary of {size} entries with {nwords} words and {nlabels} labels"
             )));
         }
-        let mut entries = Vec::with_capacity(size as usize);
+        // Input rows are `nwords + bucket`, as int32 in fastText.
+        if bucket < 0 || i64::from(nwords) + i64::from(bucket) > i64::from(i32::MAX) {
+            return Err(r.corrupt(format!("{bucket} buckets for {nwords} words")));
+        }
+        // Each entry takes at least 10 bytes (a NUL, a count, a type): the file bounds the room
+        // reserved before reading them.
+        let mut entries = Vec::with_capacity((size as u64).min(r.len / 10) as usize);
         for _ in 0..size {
             let mut word = Vec::new();
             loop {
@@ -355,6 +365,9 @@ impl Model {
             for _ in 0..pruneidx_size {
                 let from = r.i32(what)?;
                 let to = r.i32(what)?;
+                if to < 0 || i64::from(nwords) + i64::from(to) > i64::from(i32::MAX) {
+                    return Err(r.corrupt(format!("a pruned bucket mapped to row {to}")));
+                }
                 kept.insert(from, to);
             }
             Buckets::Kept(kept)

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use jaq_core::load::{Arena, File, Loader};
-use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 
 pub mod path;
@@ -105,10 +105,19 @@ impl Program {
         }
         let input = parse(row)?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
-        let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
+        // Not jaq's `unwrap_valr`: on `halt` it ends the process, here it fails the row.
+        let mut outputs = self.filter.id.run((ctx, input)).map(|v| {
+            v.map_err(|e| match e.get_err() {
+                Ok(e) => e.to_string(),
+                Err(e) => match e.get_halt() {
+                    Ok(code) => format!("the program halted (exit code {code})"),
+                    Err(_) => "the program broke out of its label".to_string(),
+                },
+            })
+        });
         match outputs.next() {
             None => Err(EvalError::NoOutput),
-            Some(Err(e)) => Err(EvalError::Failed(e.to_string())),
+            Some(Err(e)) => Err(EvalError::Failed(e)),
             Some(Ok(Val::Null)) => Err(EvalError::Null),
             Some(Ok(v)) => Ok(v),
         }
@@ -293,6 +302,19 @@ mod tests {
 
     fn label(expr: &str, row: &str) -> Result<String, EvalError> {
         Program::compile(expr).unwrap().label(row)
+    }
+
+    #[test]
+    fn halting_fails_the_row_and_the_process_goes_on() {
+        for expr in ["halt", r#""bye" | halt_error"#, "label $out | break $out"] {
+            let e = label(expr, r#"{"a": 1}"#).unwrap_err();
+            assert!(
+                matches!(e, EvalError::Failed(_) | EvalError::NoOutput),
+                "{expr}: {e:?}"
+            );
+        }
+        let e = label("halt", "{}").unwrap_err();
+        assert!(e.to_string().contains("halted"), "{e}");
     }
 
     #[test]

@@ -248,18 +248,32 @@ impl Tokenizer {
             .ok_or_else(|| TokenizerError::Malformed("model.vocab is not an object".into()))?;
         let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
         let mut tokens: Vec<Box<str>> = Vec::new();
+        // The token table is indexed by id: ids are dense in real tokenizers, so one far beyond
+        // the number of tokens is a broken file, not a reason to allocate gigabytes.
+        let added = root
+            .get("added_tokens")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let most = 2 * (vocab.len() + added) + 1024;
         let put = |tokens: &mut Vec<Box<str>>, id: u32, s: &str| {
             let i = id as usize;
+            if i >= most {
+                return Err(TokenizerError::Malformed(format!(
+                    "token {s:?} has id {id}, far beyond the {} tokens",
+                    vocab.len() + added
+                )));
+            }
             if tokens.len() <= i {
                 tokens.resize(i + 1, "".into());
             }
             tokens[i] = s.into();
+            Ok(())
         };
         for (s, id) in vocab {
             let id = id.as_u64().and_then(|i| u32::try_from(i).ok());
             let id = id.ok_or_else(|| TokenizerError::Malformed(format!("vocab id of {s:?}")))?;
             ids.insert(s, id);
-            put(&mut tokens, id, s);
+            put(&mut tokens, id, s)?;
         }
 
         let chars = byte_chars();
@@ -331,7 +345,7 @@ impl Tokenizer {
                     return unsupported(format!("added token {content:?} with {flag}"));
                 }
             }
-            put(&mut tokens, id, content);
+            put(&mut tokens, id, content)?;
             if bool_field(t, "special") {
                 special.push(id);
             }
