@@ -1,0 +1,1 @@
+(if .claude_rubric_code.score < 3 then "neg" else "pos" end)ÿ{"id": "serde-1.0.228/src/de/mod.rs", "text": "//! Generic data structure deserialization framework.", "source": {"crate": "serde", "kind": "code"}, "metadata": {"code_quality": {"score": 4, "annotator": "heuristic-v1", "__label__pos": 0.75}, "fw_pp_ref": {"score": 2}}, "claude_rubric_code": {"score": 4}}

@@ -1,0 +1,1 @@
+.vÿ{"a": null, "b": 3, "xs": [3, 9, 4], "s": "hÃ©llo", "x": 1.5, "big": 1e20, "t": true, "odd key": {"b": [1, "a", null, 2.5]}, "k": "name", "v": -0.0}

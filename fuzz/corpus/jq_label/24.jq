@@ -1,0 +1,1 @@
+.text | ltrimstr("__label__") | ascii_downcase | split(" ")ÿ{"text": "__label__Hi There"}

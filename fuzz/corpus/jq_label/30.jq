@@ -1,0 +1,1 @@
+.a | tojson | fromjsonÿ{"a": {"b": [1, {"c": "d"}]}}

@@ -1,0 +1,1 @@
+label $out | 1, break $outÿnull
