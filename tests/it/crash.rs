@@ -275,6 +275,11 @@ fn killed_fasttext_and_sql_commands_leave_the_previous_or_the_complete_output() 
                 "1",
                 "--epoch",
                 "3",
+                // A small model: the default 2M buckets of 256 floats take 2 GB to set up.
+                "--bucket",
+                "10000",
+                "--dimension",
+                "16",
             ],
             false,
         ),

@@ -424,7 +424,11 @@ impl Model {
             .map(|i| String::from_utf8_lossy(dict.label(i)).into_owned())
             .collect();
         let tree = if loss == Loss::HierarchicalSoftmax {
-            huffman(&dict.label_counts())
+            huffman(&dict.label_counts()).ok_or_else(|| {
+                r.corrupt(
+                    "label counts that do not make a Huffman tree (hierarchical softmax)".into(),
+                )
+            })?
         } else {
             Vec::new()
         };
@@ -571,10 +575,14 @@ fn reported(p: f32) -> f32 {
 }
 
 /// `HierarchicalSoftmaxLoss::buildTree`: the Huffman tree over label counts (sorted descending).
-fn huffman(counts: &[i64]) -> Vec<Node> {
+///
+/// `None` when the counts (from the file) are not those of a real model — negative, or past the
+/// placeholder count of nodes not yet built — and would make a node its own descendant, which
+/// scoring would then walk forever.
+fn huffman(counts: &[i64]) -> Option<Vec<Node>> {
     let n = counts.len();
     if n == 0 {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let mut tree = vec![
         Node {
@@ -600,11 +608,14 @@ fn huffman(counts: &[i64]) -> Vec<Node> {
                 node += 1;
             }
         }
+        if mini.iter().any(|&m| m >= i) {
+            return None;
+        }
         tree[i].left = mini[0] as i32;
         tree[i].right = mini[1] as i32;
-        tree[i].count = tree[mini[0]].count + tree[mini[1]].count;
+        tree[i].count = tree[mini[0]].count.saturating_add(tree[mini[1]].count);
     }
-    tree
+    Some(tree)
 }
 
 /// Large matrices on 2 MiB pages where the kernel allows it (Linux `madvise`): scoring reads
@@ -628,4 +639,19 @@ fn advise_huge_pages(v: &mut Vec<f32>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = v;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::huffman;
+
+    #[test]
+    fn label_counts_of_no_real_model_make_no_tree() {
+        let tree = huffman(&[10, 5, 1]).unwrap();
+        assert_eq!(tree.len(), 5);
+        // A count past the placeholder of unbuilt nodes would make a node its own child (found
+        // by fuzzing: scoring then never ended).
+        assert!(huffman(&[i64::MAX, 5]).is_none());
+        assert!(huffman(&[2_000_000_000_000_000_000, 7, 3]).is_none());
+    }
 }
