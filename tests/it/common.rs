@@ -47,3 +47,21 @@ pub fn zstd_bytes(bytes: &[u8]) -> Vec<u8> {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}

@@ -12,29 +12,18 @@ use crate::common::*;
 const KILLS: usize = 20;
 const BINARY: &str = r#"{score: (if .metadata.code_quality.score < 3 then "neg" else "pos" end)}"#;
 
-/// Every file under `path` (or `path` itself) with its bytes, by relative path.
+/// Every file under `path` (or `path` itself, under the name "") with its bytes.
 fn snapshot(path: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
     if !path.exists() {
         return None;
     }
-    let mut out = BTreeMap::new();
     if path.is_file() {
-        out.insert(String::new(), std::fs::read(path).unwrap());
-        return Some(out);
+        return Some(BTreeMap::from([(
+            String::new(),
+            std::fs::read(path).unwrap(),
+        )]));
     }
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let name = p.strip_prefix(path).unwrap().to_string_lossy().into_owned();
-                out.insert(name, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    Some(out)
+    Some(files_under(path))
 }
 
 /// The previous state: a directory (or file) a user had there before.

@@ -459,29 +459,33 @@ fn eval_leaves_out_and_counts_lines_with_no_known_input() {
         &train,
         &["__label__a apple", "__label__b zzz qqq", "__label__b pear"],
     );
-    let out = tmp.path().join("model");
-    pick_ok(&[
-        "-q",
-        "train-fasttext",
-        "-d",
-        s(&data),
-        "-o",
-        s(&out),
-        "--min-count",
-        "1",
-        "--word-ngrams",
-        "1",
-        "--epoch",
-        "50",
-    ]);
+    // Trains with `min_count`, then evaluates on the test lines.
+    let train_and_eval = |min_count: &str| {
+        let out = tmp.path().join(format!("model-{min_count}"));
+        pick_ok(&[
+            "-q",
+            "train-fasttext",
+            "-d",
+            s(&data),
+            "-o",
+            s(&out),
+            "--min-count",
+            min_count,
+            "--word-ngrams",
+            "1",
+            "--epoch",
+            "50",
+        ]);
+        pick(&[
+            "eval-fasttext",
+            "-d",
+            s(&data),
+            "-m",
+            s(&out.join("model.bin")),
+        ])
+    };
     // With min-count 1 the model knows "</s>", which every line ends with: all are scored.
-    let o = pick(&[
-        "eval-fasttext",
-        "-d",
-        s(&data),
-        "-m",
-        s(&out.join("model.bin")),
-    ]);
+    let o = train_and_eval("1");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         !stderr(&o).contains("no word the model knows"),
@@ -489,28 +493,7 @@ fn eval_leaves_out_and_counts_lines_with_no_known_input() {
         stderr(&o)
     );
 
-    let pruned = tmp.path().join("pruned");
-    pick_ok(&[
-        "-q",
-        "train-fasttext",
-        "-d",
-        s(&data),
-        "-o",
-        s(&pruned),
-        "--min-count",
-        "5",
-        "--word-ngrams",
-        "1",
-        "--epoch",
-        "50",
-    ]);
-    let o = pick(&[
-        "eval-fasttext",
-        "-d",
-        s(&data),
-        "-m",
-        s(&pruned.join("model.bin")),
-    ]);
+    let o = train_and_eval("5");
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -586,22 +569,10 @@ fn corrupt_quantizers_and_label_free_models_are_errors() {
 
 /// Every file under `dir` with its bytes (decompressed), by relative path.
 fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                let bytes = zstd::decode_all(bytes.as_slice()).unwrap_or(bytes);
-                let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(name, bytes);
-            }
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .map(|(name, bytes)| (name, zstd::decode_all(bytes.as_slice()).unwrap_or(bytes)))
+        .collect()
 }
 
 #[test]
