@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::fasttext_flow::BINARY;
 
 const KILLS: usize = 20;
-const BINARY: &str = r#"{score: (if .metadata.code_quality.score < 3 then "neg" else "pos" end)}"#;
 
 /// Every file under `path` (or `path` itself, under the name "") with its bytes.
 fn snapshot(path: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
@@ -131,43 +131,17 @@ fn s_(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-struct Prepared {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-}
-
-fn prepared() -> Prepared {
+/// data-samples labelled neg/pos, and its fastText files, in a directory of their own.
+fn prepared() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().to_path_buf();
-    pick_ok(&[
-        "-q",
-        "transform-dataset",
-        "-i",
-        s(&samples()),
-        "-o",
-        s(&root.join("binary")),
-        "-l",
-        BINARY,
-    ]);
-    pick_ok(&[
-        "-q",
-        "convert-to-fasttext",
-        "-i",
-        s(&root.join("binary")),
-        "-o",
-        s(&root.join("ft")),
-        "-n",
-        "ultrafine",
-        "--max-length",
-        "2000",
-    ]);
-    Prepared { _tmp: tmp, root }
+    let (binary, ft) = crate::fasttext_flow::prepared(tmp.path());
+    (tmp, binary, ft)
 }
 
 #[test]
 fn killed_data_commands_leave_the_previous_or_the_complete_output() {
-    let p = prepared();
-    let (samples, binary) = (samples(), p.root.join("binary"));
+    let (tmp, binary, _) = prepared();
+    let samples = samples();
     let (samples, binary) = (s(&samples), s(&binary));
     let cases: [(&str, Vec<&str>); 6] = [
         ("export", vec!["export", "-i", samples, "-o", "{out}"]),
@@ -227,14 +201,14 @@ fn killed_data_commands_leave_the_previous_or_the_complete_output() {
         ),
     ];
     for (name, args) in cases {
-        harness(&p.root, name, &args, false);
+        harness(tmp.path(), name, &args, false);
     }
 }
 
 #[test]
 fn killed_fasttext_and_sql_commands_leave_the_previous_or_the_complete_output() {
-    let p = prepared();
-    let (samples, binary, ft) = (samples(), p.root.join("binary"), p.root.join("ft"));
+    let (tmp, binary, ft) = prepared();
+    let samples = samples();
     let model = samples.join("fasttext/binary/model.bin");
     let (samples, binary, ft, model) = (s(&samples), s(&binary), s(&ft), s(&model));
     let dataset = format!("s={samples}");
@@ -301,6 +275,6 @@ fn killed_fasttext_and_sql_commands_leave_the_previous_or_the_complete_output() 
         ),
     ];
     for (name, args, file) in cases {
-        harness(&p.root, name, &args, file);
+        harness(tmp.path(), name, &args, file);
     }
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::*;
 
-const BINARY: &str = r#"{score: (if .metadata.code_quality.score < 3 then "neg" else "pos" end)}"#;
+pub(crate) const BINARY: &str =
+    r#"{score: (if .metadata.code_quality.score < 3 then "neg" else "pos" end)}"#;
 
 fn official_model() -> PathBuf {
     samples().join("fasttext/binary")
@@ -25,7 +26,7 @@ fn model_copy(tmp: &Path, name: &str) -> PathBuf {
 }
 
 /// data-samples with neg/pos labels, and its fastText files as the committed model was trained on.
-fn prepared(tmp: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn prepared(tmp: &Path) -> (PathBuf, PathBuf) {
     let binary = tmp.join("binary");
     let ft = tmp.join("ft");
     pick_ok(&[

@@ -577,7 +577,7 @@ fn reported(p: f32) -> f32 {
 /// `HierarchicalSoftmaxLoss::buildTree`: the Huffman tree over label counts (sorted descending).
 ///
 /// `None` when the counts (from the file) are not those of a real model — negative, or past the
-/// placeholder count of nodes not yet built — and would make a node its own descendant, which
+/// sentinel count fastText gives nodes not yet built — and would make a node its own descendant, which
 /// scoring would then walk forever.
 fn huffman(counts: &[i64]) -> Option<Vec<Node>> {
     let n = counts.len();
@@ -649,7 +649,7 @@ mod tests {
     fn label_counts_of_no_real_model_make_no_tree() {
         let tree = huffman(&[10, 5, 1]).unwrap();
         assert_eq!(tree.len(), 5);
-        // A count past the placeholder of unbuilt nodes would make a node its own child (found
+        // A count past the sentinel count of unbuilt nodes would make a node its own child (found
         // by fuzzing: scoring then never ended).
         assert!(huffman(&[i64::MAX, 5]).is_none());
         assert!(huffman(&[2_000_000_000_000_000_000, 7, 3]).is_none());
