@@ -1,5 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
+mod annotate;
+mod annotate_llm;
 mod bad_input;
 mod cli_calibration;
 mod cli_export;
@@ -10,6 +12,7 @@ mod cli_sql;
 mod cli_transform;
 mod common;
 mod crash;
+mod fake_llm;
 mod fasttext_flow;
 mod fasttext_model;
 mod guarantees;

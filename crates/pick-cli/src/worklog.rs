@@ -12,7 +12,7 @@ use crate::flags::rewrite_two_letter_shorts;
 const WORKLOG: &str = include_str!("../../../tests/fixtures/worklog/worklog-commands.md");
 
 /// bonepick commands pick does not have yet (their issues are open); their lines are skipped.
-const PENDING: &[&str] = &["annotate-dataset", "train-model2vec", "eval-model2vec"];
+const PENDING: &[&str] = &["train-model2vec", "eval-model2vec"];
 
 /// `${NAME}` and `$NAME` replaced by their values (unknown names by `X`); `$(...)` by `X`.
 fn expand(text: &str, vars: &[(String, String)]) -> String {
@@ -26,7 +26,7 @@ fn expand(text: &str, vars: &[(String, String)]) -> String {
             (&inner[..end], end + 2)
         } else if let Some(inner) = after.strip_prefix('(') {
             let end = inner.find(')').unwrap_or(inner.len());
-            out.push('X');
+            out.push_str(&substitute(&expand(&inner[..end], vars)));
             rest = &inner[(end + 1).min(inner.len())..];
             continue;
         } else {
@@ -44,6 +44,23 @@ fn expand(text: &str, vars: &[(String, String)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A command substitution's output: `echo W | cut -d D -f N` is computed (the worklog splits
+/// `model/effort` that way); anything else reads as `X`.
+fn substitute(command: &str) -> String {
+    match words(command).as_slice() {
+        [echo, w, pipe, cut, d, delim, f, n]
+            if echo == "echo" && pipe == "|" && cut == "cut" && d == "-d" && f == "-f" =>
+        {
+            let n: usize = n.parse().unwrap_or(1);
+            w.split(delim.as_str())
+                .nth(n.saturating_sub(1))
+                .unwrap_or("")
+                .to_string()
+        }
+        _ => "X".to_string(),
+    }
 }
 
 /// Shell words: whitespace separates, single and double quotes group (and are removed).
@@ -83,9 +100,51 @@ fn command_lines() -> Vec<Vec<String>> {
     let joined = WORKLOG.replace("\\\n", " ");
     let mut vars: Vec<(String, String)> = Vec::new();
     let mut out = Vec::new();
+    // `name=(` ... `)`: the array being read, and its first element.
+    let mut array: Option<(String, Option<String>)> = None;
+    // Whether each enclosing `if` branch is taken.
+    let mut taken: Vec<bool> = Vec::new();
     for line in joined.lines() {
         let line = line.trim();
         if line.starts_with('#') {
+            continue;
+        }
+        if array.is_some() {
+            if line == ")" {
+                let (name, first) = array.take().expect("in an array");
+                vars.push((name, first.unwrap_or_default()));
+            } else if let Some((_, first @ None)) = &mut array {
+                *first = words(&expand(line, &vars)).into_iter().next();
+            }
+            continue;
+        }
+        if let Some(cond) = line
+            .strip_prefix("if [[ -z ")
+            .and_then(|c| c.split_once(" ]]"))
+        {
+            taken.push(words(&expand(cond.0, &vars)).concat().is_empty());
+            continue;
+        }
+        match line {
+            "else" => {
+                if let Some(t) = taken.last_mut() {
+                    *t = !*t;
+                }
+                continue;
+            }
+            "fi" => {
+                taken.pop();
+                continue;
+            }
+            _ => {}
+        }
+        if taken.contains(&false) {
+            continue;
+        }
+        if let Some(name) = line.strip_suffix("=(")
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            array = Some((name.to_string(), None));
             continue;
         }
         let assignment = line.strip_prefix("export ").unwrap_or(line);
@@ -139,6 +198,13 @@ fn shell_reading() {
     assert_eq!(
         expand("--n ${A} $A $(ls x) ${B}", &vars),
         "--n 10_000 10_000 X X"
+    );
+    assert_eq!(
+        expand(
+            r#"$(echo "${M}" | cut -d '/' -f 2)"#,
+            &[("M".into(), "gpt-5.2/medium".into())]
+        ),
+        "medium"
     );
     assert_eq!(
         words(r#"a 'b c' "d e" f"g""#),

@@ -88,8 +88,73 @@ fn set_into(
     Ok(true)
 }
 
+/// Whether the JSON object `json` has a top-level member `key` (whatever its value).
+pub fn has_key(json: &str, key: &str) -> Result<bool, serde_json::Error> {
+    let members: Members = serde_json::from_str(json)?;
+    Ok(members.0.iter().any(|(k, _)| k == key))
+}
+
+/// `json` with `value` at top-level `key` (replaced in place, else appended) and without the
+/// members named in `remove`; other members keep their text.
+pub fn replace(
+    json: &str,
+    key: &str,
+    value: &str,
+    remove: &[&str],
+) -> Result<String, serde_json::Error> {
+    let members: Members = serde_json::from_str(json)?;
+    let mut out = String::with_capacity(json.len() + value.len() + 32);
+    let mut done = false;
+    out.push('{');
+    for (k, v) in &members.0 {
+        if remove.contains(&k.as_ref()) || (done && k == key) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        push_key(k, &mut out);
+        if k == key {
+            done = true;
+            out.push_str(value);
+        } else {
+            out.push_str(v.get());
+        }
+    }
+    if !done {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        push_key(key, &mut out);
+        out.push_str(value);
+    }
+    out.push('}');
+    Ok(out)
+}
+
 /// `"key":`
 pub fn push_key(key: &str, out: &mut impl JsonOut) {
     write_str(key, out);
     out.push_text(":");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_sets_a_key_and_drops_others() {
+        let row = r#"{"a": 1, "b_error": {"x": 1}, "b": 2, "c": "é"}"#;
+        assert_eq!(
+            replace(row, "b", r#"{"s":3}"#, &["b_error"]).unwrap(),
+            r#"{"a":1,"b":{"s":3},"c":"é"}"#
+        );
+        assert_eq!(
+            replace(r#"{"a": 1}"#, "b", "2", &["a"]).unwrap(),
+            r#"{"b":2}"#
+        );
+        assert!(has_key(row, "b_error").unwrap());
+        assert!(!has_key(row, "d").unwrap());
+        assert!(has_key("[1]", "a").is_err());
+    }
 }

@@ -9,6 +9,8 @@ pub trait Progress: Send + Sync {
     fn inc(&self, n: u64);
     fn set(&self, position: u64);
     fn finish(&self);
+    /// A line of live figures shown with the bar (rates, requests in flight).
+    fn message(&self, _line: &str) {}
 }
 
 pub trait Observer: Send + Sync {

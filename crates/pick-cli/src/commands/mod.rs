@@ -2,6 +2,7 @@
 //! `fasttext`, `metrics`, plus `sql` and `bench`. A command turns its flags into a pipeline's
 //! parameters, runs the pipeline and presents its report; commands never import each other.
 
+pub mod annotate;
 pub mod bench;
 pub mod data;
 pub mod fasttext;
@@ -70,6 +71,10 @@ pub enum Command {
     TrainCalibration(metrics::train_calibration::TrainCalibrationArgs),
     /// Agreement between annotation runs of the same documents (κ, confusion, differences).
     AnnotationAgreement(metrics::agreement::AgreementArgs),
+    AnnotateDataset(annotate::dataset::AnnotateArgs),
+    ListPrompts(annotate::prompts::ListPromptsArgs),
+    BatchAnnotateSubmit(annotate::batch::SubmitArgs),
+    BatchAnnotateRetrieve(annotate::batch::RetrieveArgs),
     /// Measure scan throughput against DuckDB and Polars.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -101,6 +106,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::EvalCalibration(args) => metrics::eval_calibration::run(args, g).await,
         Command::TrainCalibration(args) => metrics::train_calibration::run(args, g).await,
         Command::AnnotationAgreement(args) => metrics::agreement::run(args, g).await,
+        Command::AnnotateDataset(args) => annotate::dataset::run_command(args, g).await,
+        Command::ListPrompts(args) => annotate::prompts::run(args, g),
+        Command::BatchAnnotateSubmit(args) => annotate::batch::run_submit(args, g).await,
+        Command::BatchAnnotateRetrieve(args) => annotate::batch::run_retrieve(args, g).await,
         Command::Version => crate::output::Out.line(format!("pick {}", env!("CARGO_PKG_VERSION"))),
     }
 }

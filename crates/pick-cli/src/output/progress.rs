@@ -25,6 +25,9 @@ impl Progress for Bar {
     fn finish(&self) {
         self.0.finish_and_clear();
     }
+    fn message(&self, line: &str) {
+        self.0.set_message(line.to_string());
+    }
 }
 
 /// A byte-counting progress bar on stderr; hidden when stderr is not a terminal or `quiet`.

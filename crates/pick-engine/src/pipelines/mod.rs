@@ -3,7 +3,9 @@
 //! and never import each other's internals; what two of them share lives in `ops` or `plan`.
 
 pub mod agreement;
+pub mod annotate;
 pub mod balance;
+pub mod batch_annotate;
 pub mod bench;
 pub mod calibration;
 pub mod convert_fasttext;
