@@ -402,52 +402,31 @@ fn the_api_key_is_sent_but_never_written() {
     );
 }
 
-#[test]
-fn an_endpoint_that_refuses_every_request_ends_the_run_and_writes_nothing() {
+/// A run that must stop (exit 1) with nothing written; its stderr.
+fn stopped(rows: u64, extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let prompts = probe_prompts(dir.path());
-    let input = probe_dataset(dir.path(), 5);
+    let input = probe_dataset(dir.path(), rows);
     let out = dir.path().join("out");
     let server = FakeLlm::start(no_faults());
-    let c = annotate_cmd(
-        &server,
-        &input,
-        &out,
-        &prompts,
-        &dir.path().join("cache"),
-        &["-m", "missing-model"],
-    );
-    let o = run(c);
+    let cache = dir.path().join("cache");
+    let o = run(annotate_cmd(&server, &input, &out, &prompts, &cache, extra));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("HTTP 404: The model `missing-model` does not exist"),
-        "{}",
-        stderr(&o)
-    );
     assert!(!out.exists());
+    stderr(&o)
 }
 
 #[test]
-fn a_flag_the_endpoint_refuses_for_every_row_stops_the_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let prompts = probe_prompts(dir.path());
-    let input = probe_dataset(dir.path(), 60);
-    let out = dir.path().join("out");
-    let server = FakeLlm::start(no_faults());
-    let c = annotate_cmd(
-        &server,
-        &input,
-        &out,
-        &prompts,
-        &dir.path().join("cache"),
-        &["-e", "bogus"],
+fn an_endpoint_that_refuses_every_request_ends_the_run_and_writes_nothing() {
+    let e = stopped(5, &["-m", "missing-model"]);
+    assert!(
+        e.contains("HTTP 404: The model `missing-model` does not exist"),
+        "{e}"
     );
-    let o = run(c);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let e = stderr(&o);
+    // A flag the endpoint refuses (400) for every row stops the run too.
+    let e = stopped(60, &["-e", "bogus"]);
     assert!(e.contains("requests were refused and none answered"), "{e}");
     assert!(e.contains("Invalid value for 'service_tier'"), "{e}");
-    assert!(!out.exists());
 }
 
 #[test]

@@ -16,6 +16,10 @@ pub trait Progress: Send + Sync {
 pub trait Observer: Send + Sync {
     /// A progress measure over `total` bytes, labelled `what`.
     fn progress(&self, total: u64, what: &str) -> Arc<dyn Progress>;
+    /// A progress measure over `total` items (rows), labelled `what`.
+    fn count(&self, total: u64, what: &str) -> Arc<dyn Progress> {
+        self.progress(total, what)
+    }
     /// A line for the user while the work runs (a warning, a step's outcome).
     fn note(&self, line: &str);
     /// A statement (or a plan step, as a `--` comment) the pipeline is about to run.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::{Endpoint, error_message};
+use crate::client::{Endpoint, error_message, http_client};
 use crate::error::LlmError;
 
 const ATTEMPTS: u32 = 5;
@@ -79,15 +79,7 @@ pub fn result_line(line: &str) -> Option<(String, Result<String, String>)> {
 
 impl BatchApi {
     pub fn new(endpoint: Endpoint, backoff: Duration) -> Result<BatchApi, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3600))
-            .connect_timeout(Duration::from_secs(30))
-            .user_agent(concat!("pick/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LlmError::Endpoint {
-                url: endpoint.base_url.clone(),
-                message: format!("cannot make an HTTP client: {e}"),
-            })?;
+        let http = http_client(&endpoint, Duration::from_secs(3600), 8)?;
         Ok(BatchApi {
             http,
             endpoint,
@@ -144,11 +136,19 @@ impl BatchApi {
         }
     }
 
-    fn json(what: &str, body: &[u8]) -> Result<Value, LlmError> {
-        serde_json::from_slice(body).map_err(|e| LlmError::Endpoint {
-            url: what.to_string(),
+    /// The `id` member of a JSON response.
+    fn id_in(url: String, body: &[u8]) -> Result<String, LlmError> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| LlmError::Endpoint {
+            url: url.clone(),
             message: format!("the response is not JSON: {e}"),
-        })
+        })?;
+        match v["id"].as_str() {
+            Some(id) => Ok(id.to_string()),
+            None => Err(LlmError::Endpoint {
+                url,
+                message: format!("no id in {v}"),
+            }),
+        }
     }
 
     /// Uploads a request file (`purpose=batch`); its file id.
@@ -166,14 +166,7 @@ impl BatchApi {
                 self.http.post(&url).multipart(form)
             })
             .await?;
-        let v = Self::json(&url, &body)?;
-        v["id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| LlmError::Endpoint {
-                url,
-                message: format!("no file id in {v}"),
-            })
+        Self::id_in(url, &body)
     }
 
     /// Starts a batch over an uploaded file; its id.
@@ -192,14 +185,7 @@ impl BatchApi {
                     .body(request.to_string())
             })
             .await?;
-        let v = Self::json(&url, &body)?;
-        v["id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| LlmError::Endpoint {
-                url,
-                message: format!("no batch id in {v}"),
-            })
+        Self::id_in(url, &body)
     }
 
     pub async fn status(&self, id: &str) -> Result<BatchStatus, LlmError> {
@@ -207,7 +193,10 @@ impl BatchApi {
         let body = self
             .call("polling a batch", &url, || self.http.get(&url))
             .await?;
-        let v = Self::json(&url, &body)?;
+        let v: Value = serde_json::from_slice(&body).map_err(|e| LlmError::Endpoint {
+            url: url.clone(),
+            message: format!("the response is not JSON: {e}"),
+        })?;
         Ok(BatchStatus {
             id: id.to_string(),
             status: v["status"].as_str().unwrap_or("unknown").to_string(),

@@ -108,17 +108,7 @@ enum Attempt {
 
 impl Client {
     pub fn new(endpoint: Endpoint, limits: Limits) -> Result<Client, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(limits.timeout)
-            .connect_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(limits.max_concurrent)
-            .tcp_nodelay(true)
-            .user_agent(concat!("pick/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LlmError::Endpoint {
-                url: endpoint.base_url.clone(),
-                message: format!("cannot make an HTTP client: {e}"),
-            })?;
+        let http = http_client(&endpoint, limits.timeout, limits.max_concurrent)?;
         Ok(Client {
             http,
             url: endpoint.url("chat/completions"),
@@ -283,6 +273,26 @@ impl Client {
             }
         }
     }
+}
+
+/// The HTTP client of every call to an endpoint: `timeout` per request (the whole answer
+/// read), up to `pool` idle connections kept.
+pub fn http_client(
+    endpoint: &Endpoint,
+    timeout: Duration,
+    pool: usize,
+) -> Result<reqwest::Client, LlmError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(pool)
+        .tcp_nodelay(true)
+        .user_agent(concat!("pick/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| LlmError::Endpoint {
+            url: endpoint.base_url.clone(),
+            message: format!("cannot make an HTTP client: {e}"),
+        })
 }
 
 fn usage_of(v: &Value) -> Usage {

@@ -48,9 +48,29 @@ pub fn bar(total_bytes: u64, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A row-counting progress bar on stderr, with the live figures as its message.
+pub fn row_bar(total: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:30}] {human_pos}/{human_len} eta {eta} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 impl Observer for Terminal {
     fn progress(&self, total: u64, what: &str) -> Arc<dyn Progress> {
         Arc::new(Bar(bar(total, what, self.quiet)))
+    }
+
+    fn count(&self, total: u64, what: &str) -> Arc<dyn Progress> {
+        Arc::new(Bar(row_bar(total, what, self.quiet)))
     }
 
     fn note(&self, line: &str) {

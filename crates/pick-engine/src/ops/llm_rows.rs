@@ -8,14 +8,101 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
 use pick_llm::cache::{Cache, Cached};
-use pick_llm::prompt::{Library, TextInput};
+use pick_llm::prompt::{Kind, Library, Prompt, TextInput};
 use pick_llm::request::{self, Request, Settings};
 use serde_json::Value;
 
-use crate::dataset::{Codec, Shard, ShardFormat};
+use crate::dataset::{Codec, Dataset, ReadOptions, Shard, ShardFormat};
 use crate::error::{PickError, Result};
-use crate::ops::per_shard::output_name;
+use crate::ops::per_shard::{ShardQuery, output_name};
+use crate::plan::{Params, Query};
 use crate::write::{FileSink, OutputFormat};
+
+/// Which rows are annotated, and how their requests are made.
+#[derive(Debug, Clone)]
+pub struct RowsSpec {
+    pub inputs: Vec<String>,
+    /// jq: the text to annotate (a string), or a conversation (a list of `{role, content}`).
+    pub input_expression: String,
+    pub task: String,
+    pub system: Option<String>,
+    pub prompt_dirs: Vec<PathBuf>,
+    pub settings: Settings,
+    pub max_text_length: usize,
+    pub limit_rows: Option<u64>,
+    /// Annotate rows that already carry the prompt's key too.
+    pub reprocess_all_rows: bool,
+    pub read: ReadOptions,
+}
+
+impl RowsSpec {
+    /// The prompt library and the task prompt (both prompts checked) and the input datasets,
+    /// or a usage error before anything is sent or written.
+    pub fn open(&self) -> Result<(Library, Prompt, Vec<Arc<Dataset>>)> {
+        crate::pipelines::check_jq("--input-field-expression", &self.input_expression)?;
+        let library = Library::load(&self.prompt_dirs).map_err(llm)?;
+        let task = library.get(Kind::Task, &self.task).map_err(llm)?.clone();
+        if let Some(s) = &self.system {
+            library.get(Kind::System, s).map_err(llm)?;
+        }
+        let datasets = self
+            .inputs
+            .iter()
+            .map(|d| Dataset::open(d, self.read.clone()).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((library, task, datasets))
+    }
+
+    /// What turns rows into work, reading answers from `cache` when there is one.
+    pub fn prepare(&self, library: Library, task: &Prompt, cache: Option<Arc<Cache>>) -> Prepare {
+        Prepare {
+            library,
+            task: self.task.clone(),
+            system: self.system.clone(),
+            settings: self.settings.clone(),
+            response_format: task
+                .schema
+                .as_ref()
+                .map(|s| request::response_format(&task.name, s)),
+            max_text_length: self.max_text_length,
+            reprocess: self.reprocess_all_rows,
+            limit: self.limit_rows,
+            taken: 0,
+            cache,
+        }
+    }
+
+    /// The statement each shard is read with: `_file, _row, _json` and the input as JSON.
+    pub fn query(&self) -> Query {
+        let mut params = Params::default();
+        let expr = params.str(&self.input_expression);
+        ShardQuery::new(
+            format!("_file, _row, _json, jq(_json, {expr}) AS input"),
+            params,
+        )
+        .query()
+    }
+}
+
+/// Refuses inputs two of which would be written to the same output path.
+pub fn check_destinations(datasets: &[Arc<Dataset>]) -> Result<()> {
+    let mut names: Vec<(String, String)> = datasets
+        .iter()
+        .flat_map(|d| {
+            d.shards
+                .iter()
+                .map(|s| (destination(s).0, s.path.display().to_string()))
+        })
+        .collect();
+    names.sort();
+    match names.windows(2).find(|w| w[0].0 == w[1].0) {
+        Some(w) => Err(PickError::Usage(format!(
+            "{} and {} would both be written to {}",
+            w[0].1, w[1].1, w[0].0
+        ))),
+        None => Ok(()),
+    }
+}
 
 /// The key a failed row's error is written under.
 pub fn error_key(task: &str) -> String {

@@ -17,42 +17,30 @@ use futures::{StreamExt, TryStreamExt};
 use pick_llm::answer::Schema;
 use pick_llm::cache::{Cache, Cached};
 use pick_llm::client::{Answer, Client, Endpoint, Failure, Limits};
-use pick_llm::prompt::{Kind, Library};
-use pick_llm::request::{self, Settings};
+use pick_llm::prompt::Library;
 use serde::Serialize;
 
-use crate::dataset::{Dataset, ReadOptions};
+use crate::dataset::Dataset;
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
 pub use crate::ops::llm_rows::error_key;
 use crate::ops::llm_rows::{
-    Kept, Prepare, Work, destination, edit, flush, llm, row_schema, text_input, utf8_columns,
+    Kept, RowsSpec, Work, check_destinations, destination, edit, flush, llm, row_schema,
+    text_input, utf8_columns,
 };
-use crate::ops::per_shard::{ShardQuery, shard_engine};
-use crate::plan::Params;
+use crate::ops::per_shard::shard_engine;
 use crate::write::{FileSink, OutputDir, OutputFormat};
 
 #[derive(Debug, Clone)]
 pub struct AnnotateParams {
-    pub inputs: Vec<String>,
+    pub rows: RowsSpec,
     pub output: PathBuf,
-    /// jq: the text to annotate (a string), or a conversation (a list of `{role, content}`).
-    pub input_expression: String,
-    pub task: String,
-    pub system: Option<String>,
-    pub prompt_dirs: Vec<PathBuf>,
-    pub settings: Settings,
     pub endpoint: Endpoint,
     pub limits: Limits,
-    pub max_text_length: usize,
-    pub limit_rows: Option<u64>,
-    /// Annotate rows that already carry the prompt's key too.
-    pub reprocess_all_rows: bool,
     /// The cache directory; `None` disables the cache.
     pub cache: Option<PathBuf>,
     /// Dollars per million prompt and completion tokens, for the cost line.
     pub prices: Option<(f64, f64)>,
-    pub read: ReadOptions,
     pub overwrite: bool,
 }
 
@@ -95,6 +83,7 @@ enum Done {
 /// The rendered messages for `input` (the input expression's value as JSON), without sending
 /// anything (`--show-prompt`).
 pub fn show_prompt(p: &AnnotateParams, input: &str) -> Result<Vec<(String, String)>> {
+    let p = &p.rows;
     let library = Library::load(&p.prompt_dirs).map_err(llm)?;
     let mut out = Vec::new();
     if let Some(s) = &p.system {
@@ -110,19 +99,17 @@ pub fn show_prompt(p: &AnnotateParams, input: &str) -> Result<Vec<(String, Strin
 
 /// The input (as JSON) of the first row a run would annotate.
 pub async fn first_input(p: &AnnotateParams) -> Result<String> {
-    crate::pipelines::check_jq("--input-field-expression", &p.input_expression)?;
-    for location in &p.inputs {
-        let dataset = Dataset::open(location, p.read.clone())?;
-        let mut params = Params::default();
-        let expr = params.str(&p.input_expression);
-        let query = ShardQuery::new(format!("_json, jq(_json, {expr}) AS input"), params).query();
+    let p = &p.rows;
+    let (_, _, datasets) = p.open()?;
+    let query = p.query();
+    for dataset in &datasets {
         for shard in &dataset.shards {
-            let engine = shard_engine(&dataset, shard, 1)?;
+            let engine = shard_engine(dataset, shard, 1)?;
             let mut stream = engine.query(&query).await?.execute_stream().await?;
             while let Some(batch) = stream.try_next().await? {
                 let batch = utf8_columns(&batch)?;
-                let json = batch.column(0).as_string::<i32>();
-                let input = batch.column(1).as_string::<i32>();
+                let json = batch.column(2).as_string::<i32>();
+                let input = batch.column(3).as_string::<i32>();
                 for i in 0..batch.num_rows() {
                     let has = !p.reprocess_all_rows
                         && pick_compat::json_edit::has_key(json.value(i), &p.task).unwrap_or(false);
@@ -140,40 +127,12 @@ pub async fn first_input(p: &AnnotateParams) -> Result<String> {
 
 pub async fn run(p: &AnnotateParams, observer: &dyn Observer) -> Result<AnnotateReport> {
     let started = Instant::now();
-    crate::pipelines::check_jq("--input-field-expression", &p.input_expression)?;
-    let library = Library::load(&p.prompt_dirs).map_err(llm)?;
-    let task = library.get(Kind::Task, &p.task).map_err(llm)?;
+    let (library, task, datasets) = p.rows.open()?;
     let schema = match &task.schema {
         Some(s) => Some(Arc::new(Schema::compile(&task.name, s).map_err(llm)?)),
         None => None,
     };
-    let response_format = task
-        .schema
-        .as_ref()
-        .map(|s| request::response_format(&task.name, s));
-    if let Some(s) = &p.system {
-        library.get(Kind::System, s).map_err(llm)?;
-    }
-    let datasets = p
-        .inputs
-        .iter()
-        .map(|d| Dataset::open(d, p.read.clone()).map(Arc::new))
-        .collect::<Result<Vec<_>>>()?;
-    let mut names: Vec<(String, String)> = datasets
-        .iter()
-        .flat_map(|d| {
-            d.shards
-                .iter()
-                .map(|s| (destination(s).0, s.path.display().to_string()))
-        })
-        .collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(PickError::Usage(format!(
-            "{} and {} would both be written to {}",
-            w[0].1, w[1].1, w[0].0
-        )));
-    }
+    check_destinations(&datasets)?;
     let cache = match &p.cache {
         Some(dir) => Some(Arc::new(Cache::open(dir).map_err(llm)?)),
         None => None,
@@ -183,34 +142,16 @@ pub async fn run(p: &AnnotateParams, observer: &dyn Observer) -> Result<Annotate
     let out = OutputDir::prepare(&p.output, &roots, p.overwrite)?;
     let out_path = out.path().to_path_buf();
 
-    let mut prepare = Prepare {
-        library,
-        task: p.task.clone(),
-        system: p.system.clone(),
-        settings: p.settings.clone(),
-        response_format,
-        max_text_length: p.max_text_length,
-        reprocess: p.reprocess_all_rows,
-        limit: p.limit_rows,
-        taken: 0,
-        cache: cache.clone(),
-    };
+    let mut prepare = p.rows.prepare(library, &task, cache.clone());
 
     // The reader: shard after shard, rows turned into work, in order.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Work>>(4096);
-    let input_expression = p.input_expression.clone();
+    let query = p.rows.query();
     let reader = {
         let datasets = datasets.clone();
         tokio::spawn(async move {
             let result: Result<()> = async {
                 for dataset in &datasets {
-                    let mut params = Params::default();
-                    let expr = params.str(&input_expression);
-                    let query = ShardQuery::new(
-                        format!("_file, _row, _json, jq(_json, {expr}) AS input"),
-                        params,
-                    )
-                    .query();
                     for shard in &dataset.shards {
                         let (name, format) = destination(shard);
                         if tx
@@ -286,25 +227,21 @@ pub async fn run(p: &AnnotateParams, observer: &dyn Observer) -> Result<Annotate
         })
         .buffered(window);
 
-    let total_bytes: u64 = datasets
-        .iter()
-        .flat_map(|d| d.shards.iter().map(|s| s.size))
-        .sum();
-    let shard_sizes: Vec<u64> = datasets
-        .iter()
-        .flat_map(|d| d.shards.iter().map(|s| s.size))
-        .collect();
-    let bar = observer.progress(total_bytes, "annotate");
+    let mut total_rows = 0u64;
+    for d in &datasets {
+        total_rows += count_rows(d).await?;
+    }
+    let bar = observer.count(total_rows, "annotate");
     let mut report = AnnotateReport {
         output: p.output.clone(),
-        task: p.task.clone(),
+        task: p.rows.task.clone(),
         cache: cache.as_ref().map(|c| c.path().to_path_buf()),
         ..Default::default()
     };
-    let error_key = error_key(&p.task);
+    let task = &p.rows.task;
+    let error_key = error_key(task);
     let mut sink: Option<FileSink> = None;
     let mut rows: Vec<String> = Vec::new();
-    let mut shard = 0usize;
     let mut last_message = Instant::now();
     let result: Result<()> = async {
         while let Some(done) = ordered.next().await {
@@ -317,11 +254,10 @@ pub async fn run(p: &AnnotateParams, observer: &dyn Observer) -> Result<Annotate
                 }
                 Done::End => {
                     let mut s = sink.take().expect("a shard was started");
+                    bar.inc(rows.len() as u64);
                     flush(&mut s, &mut rows)?;
                     s.finish()?;
                     report.files += 1;
-                    bar.inc(shard_sizes[shard]);
-                    shard += 1;
                 }
                 Done::Keep(row, kept) => {
                     match kept {
@@ -332,11 +268,11 @@ pub async fn run(p: &AnnotateParams, observer: &dyn Observer) -> Result<Annotate
                 }
                 Done::Cached(row, c) => {
                     report.cached += 1;
-                    rows.push(edit(&row, &p.task, &c.answer, &error_key)?);
+                    rows.push(edit(&row, task, &c.answer, &error_key)?);
                 }
                 Done::Answered(row, Ok(answer)) => {
                     report.answered += 1;
-                    rows.push(edit(&row, &p.task, &answer.value.to_string(), &error_key)?);
+                    rows.push(edit(&row, task, &answer.value.to_string(), &error_key)?);
                 }
                 Done::Answered(row, Err(failure)) => {
                     report.failed += 1;
@@ -352,6 +288,7 @@ pub async fn run(p: &AnnotateParams, observer: &dyn Observer) -> Result<Annotate
             if rows.len() >= 1024
                 && let Some(s) = sink.as_mut()
             {
+                bar.inc(rows.len() as u64);
                 flush(s, &mut rows)?;
             }
             if last_message.elapsed() >= Duration::from_millis(500) {
@@ -390,14 +327,30 @@ fn progress_line(r: &AnnotateReport, client: &Client, started: Instant) -> Strin
     let s = &client.stats;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     format!(
-        "annotate {} rows ({:.0}/s), {} in flight, {} cached, {} retries, {} failed",
-        r.rows,
+        "{:.0} rows/s · {} in flight · {} answered · {} cached · {} retries · {} failed",
         r.rows as f64 / secs,
         s.in_flight.load(Ordering::Relaxed),
+        r.answered,
         r.cached,
         s.retries.load(Ordering::Relaxed),
         r.failed,
     )
+}
+
+/// Rows of a dataset (for the progress bar's total and its ETA).
+async fn count_rows(dataset: &Dataset) -> Result<u64> {
+    let engine = crate::session::Engine::new(dataset.options.clone(), 0)?;
+    engine.register_dataset("t", dataset.subset(dataset.shards.clone()))?;
+    let batches = engine
+        .sql("SELECT count(*) FROM t")
+        .await?
+        .collect()
+        .await?;
+    Ok(batches.first().filter(|b| b.num_rows() > 0).map_or(0, |b| {
+        b.column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(0) as u64
+    }))
 }
 
 fn tokio_stream<T: Send + 'static>(

@@ -17,41 +17,30 @@ use futures::TryStreamExt;
 use pick_llm::answer::Schema;
 use pick_llm::batch::{BatchApi, BatchStatus, request_line, result_line};
 use pick_llm::client::{Endpoint, Failure};
-use pick_llm::prompt::{Kind, Library};
-use pick_llm::request::{self, Settings};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dataset::{Codec, Dataset, ReadOptions};
+use crate::dataset::Codec;
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
 use crate::ops::llm_rows::{
-    Prepare, Work, destination, edit, error_key, flush, llm, row_schema, utf8_columns,
+    RowsSpec, Work, check_destinations, destination, edit, error_key, flush, llm, row_schema,
+    utf8_columns,
 };
-use crate::ops::per_shard::{ShardQuery, shard_engine};
-use crate::plan::Params;
+use crate::ops::per_shard::shard_engine;
 use crate::write::{FileSink, OutputDir, OutputFormat, write_file};
 
 const MANIFEST: &str = "manifest.json";
 
 #[derive(Debug, Clone)]
 pub struct SubmitParams {
-    pub inputs: Vec<String>,
+    pub rows: RowsSpec,
     pub batch_dir: PathBuf,
-    pub input_expression: String,
-    pub task: String,
-    pub system: Option<String>,
-    pub prompt_dirs: Vec<PathBuf>,
-    pub settings: Settings,
     pub endpoint: Endpoint,
-    pub max_text_length: usize,
-    pub limit_rows: Option<u64>,
-    pub reprocess_all_rows: bool,
     /// Requests per batch.
     pub batch_size: u64,
     /// Orders the input files (a seeded shuffle), which decides the rows `--limit-rows` takes.
     pub seed: i64,
-    pub read: ReadOptions,
     pub backoff: Duration,
 }
 
@@ -175,12 +164,8 @@ fn read_lines(path: &Path) -> Result<Vec<String>> {
 }
 
 pub async fn submit(p: &SubmitParams, observer: &dyn Observer) -> Result<SubmitReport> {
-    crate::pipelines::check_jq("--input-field-expression", &p.input_expression)?;
-    let library = Library::load(&p.prompt_dirs).map_err(llm)?;
-    let task = library.get(Kind::Task, &p.task).map_err(llm)?.clone();
-    if let Some(s) = &p.system {
-        library.get(Kind::System, s).map_err(llm)?;
-    }
+    let (library, task, datasets) = p.rows.open()?;
+    check_destinations(&datasets)?;
     if p.batch_size == 0 {
         return Err(PickError::Usage(
             "--annotation-batch-size must be at least 1".into(),
@@ -194,11 +179,6 @@ pub async fn submit(p: &SubmitParams, observer: &dyn Observer) -> Result<SubmitR
         )));
     }
     let api = BatchApi::new(p.endpoint.clone(), p.backoff).map_err(llm)?;
-    let datasets = p
-        .inputs
-        .iter()
-        .map(|d| Dataset::open(d, p.read.clone()))
-        .collect::<Result<Vec<_>>>()?;
     // Files in a seeded order: which rows a limit takes does not depend on names alone.
     let mut order: Vec<(f64, usize, usize)> = Vec::new();
     for (di, d) in datasets.iter().enumerate() {
@@ -212,34 +192,20 @@ pub async fn submit(p: &SubmitParams, observer: &dyn Observer) -> Result<SubmitR
 
     std::fs::create_dir_all(&p.batch_dir).map_err(|e| PickError::io(&p.batch_dir, e))?;
     let mut manifest = Manifest {
-        model: p.settings.model.clone(),
-        task: p.task.clone(),
-        system: p.system.clone(),
+        model: p.rows.settings.model.clone(),
+        task: p.rows.task.clone(),
+        system: p.rows.system.clone(),
         schema: task.schema.clone(),
         files: Vec::new(),
         batches: Vec::new(),
         requests: 0,
     };
-    let mut prepare = Prepare {
-        library,
-        task: p.task.clone(),
-        system: p.system.clone(),
-        settings: p.settings.clone(),
-        response_format: task
-            .schema
-            .as_ref()
-            .map(|s| request::response_format(&task.name, s)),
-        max_text_length: p.max_text_length,
-        reprocess: p.reprocess_all_rows,
-        limit: p.limit_rows,
-        taken: 0,
-        cache: None,
-    };
+    let mut prepare = p.rows.prepare(library, &task, None);
+    let query = p.rows.query();
     let mut report = SubmitReport {
         batch_dir: p.batch_dir.clone(),
         ..Default::default()
     };
-    let mut names = std::collections::BTreeSet::new();
     let mut requests: Option<(Lines, u64)> = None;
     let mut request_files: Vec<(String, u64)> = Vec::new();
     let total: u64 = order
@@ -251,23 +217,11 @@ pub async fn submit(p: &SubmitParams, observer: &dyn Observer) -> Result<SubmitR
         let dataset = &datasets[di];
         let shard = &dataset.shards[si];
         let (output, format) = destination(shard);
-        if !names.insert(output.clone()) {
-            return Err(PickError::Usage(format!(
-                "two inputs would both be written to {output}"
-            )));
-        }
         let OutputFormat::Jsonl(codec) = format else {
             unreachable!("annotation writes JSON lines")
         };
         let rows_name = format!("rows/{n:05}.jsonl.zst");
         let mut rows = Lines::create(p.batch_dir.join(&rows_name))?;
-        let mut params = Params::default();
-        let expr = params.str(&p.input_expression);
-        let query = ShardQuery::new(
-            format!("_file, _row, _json, jq(_json, {expr}) AS input"),
-            params,
-        )
-        .query();
         let engine = shard_engine(dataset, shard, 1)?;
         let mut stream = engine.query(&query).await?.execute_stream().await?;
         let mut index = 0u64;

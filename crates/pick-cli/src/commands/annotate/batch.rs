@@ -8,60 +8,16 @@ use std::time::Duration;
 use clap::Args;
 use pick_engine::Result;
 use pick_engine::pipelines::batch_annotate::{RetrieveParams, SubmitParams, retrieve, submit};
-use pick_llm::client::Endpoint;
-use pick_llm::request::Settings;
 
-use crate::args::{Globals, ReadArgs};
-use crate::commands::annotate::dataset::{InputFormat, ReasoningEffort};
-use crate::commands::annotate::{EndpointArgs, PromptArgs};
+use crate::args::Globals;
+use crate::commands::annotate::{EndpointArgs, RowsArgs};
 use crate::output::{Out, Terminal};
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// Dataset to annotate (repeat for several).
-    #[arg(short = 'd', long = "dataset-dir", value_name = "DIR", required = true)]
-    pub datasets: Vec<String>,
-
     /// Directory for the batch's files (rows, requests, manifest.json); must be new or empty.
     #[arg(short = 'b', long = "batch-dir", value_name = "DIR")]
     pub batch_dir: PathBuf,
-
-    #[arg(
-        short = 'm',
-        long = "model-name",
-        default_value = "gpt-5.2",
-        value_name = "NAME"
-    )]
-    pub model: String,
-
-    #[arg(
-        short = 'i',
-        long = "input-field-expression",
-        default_value = ".text",
-        value_name = "JQ"
-    )]
-    pub input: String,
-
-    #[arg(short = 'f', long = "input-field-format", value_enum, default_value_t = InputFormat::Text)]
-    pub input_format: InputFormat,
-
-    #[arg(short = 'r', long = "reasoning-effort", value_enum)]
-    pub reasoning_effort: Option<ReasoningEffort>,
-
-    #[arg(long = "reprocess-all-rows", overrides_with = "process_missing_rows")]
-    pub reprocess_all_rows: bool,
-    #[arg(long = "process-missing-rows", hide = true)]
-    pub process_missing_rows: bool,
-
-    #[arg(value_parser = crate::flags::py_int::<usize>, long, default_value_t = 100_000, value_name = "N")]
-    pub max_text_length: usize,
-
-    #[arg(value_parser = crate::flags::py_int::<u64>, long, default_value_t = 16_384, value_name = "N")]
-    pub max_new_tokens: u64,
-
-    /// Request exactly this many rows (over all files, in the seeded file order).
-    #[arg(value_parser = crate::flags::py_int::<u64>, long, value_name = "N")]
-    pub limit_rows: Option<u64>,
 
     /// Requests per batch.
     #[arg(value_parser = crate::flags::py_int::<u64>, long, default_value_t = 50_000, value_name = "N")]
@@ -75,20 +31,14 @@ pub struct SubmitArgs {
     #[arg(value_parser = crate::flags::py_int::<i64>, long, default_value_t = 0)]
     pub seed: i64,
 
-    #[arg(value_parser = crate::flags::py_float, long, value_name = "T")]
-    pub temperature: Option<f64>,
-
     #[arg(long)]
     pub json: bool,
 
     #[command(flatten)]
+    pub rows: RowsArgs,
+
+    #[command(flatten)]
     pub endpoint: EndpointArgs,
-
-    #[command(flatten)]
-    pub prompts: PromptArgs,
-
-    #[command(flatten)]
-    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args)]
@@ -139,31 +89,11 @@ fn backoff() -> Duration {
 
 pub async fn run_submit(args: SubmitArgs, g: Globals) -> Result<()> {
     let params = SubmitParams {
-        inputs: args.datasets,
+        rows: args.rows.spec(None),
         batch_dir: args.batch_dir,
-        input_expression: args.input,
-        task: args.prompts.task,
-        system: args.prompts.system,
-        prompt_dirs: args.prompts.prompt_dirs,
-        settings: Settings {
-            model: args.model,
-            max_new_tokens: args.max_new_tokens,
-            reasoning_effort: args
-                .reasoning_effort
-                .map(|r| format!("{r:?}").to_lowercase()),
-            service_tier: None,
-            temperature: args.temperature,
-        },
-        endpoint: Endpoint {
-            base_url: args.endpoint.base_url,
-            api_key: args.endpoint.api_key,
-        },
-        max_text_length: args.max_text_length,
-        limit_rows: args.limit_rows,
-        reprocess_all_rows: args.reprocess_all_rows,
+        endpoint: args.endpoint.endpoint(),
         batch_size: args.annotation_batch_size,
         seed: args.seed,
-        read: args.read.options(),
         backoff: backoff(),
     };
     let observer = Terminal {
@@ -193,10 +123,7 @@ pub async fn run_retrieve(args: RetrieveArgs, g: Globals) -> Result<()> {
     let params = RetrieveParams {
         batch_dir: args.batch_dir,
         output: args.output,
-        endpoint: Endpoint {
-            base_url: args.endpoint.base_url,
-            api_key: args.endpoint.api_key,
-        },
+        endpoint: args.endpoint.endpoint(),
         timeout: args.timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
         poll_every: Duration::from_secs_f64(args.poll_interval.max(0.01)),
         skip_in_progress: args.skip_in_progress,

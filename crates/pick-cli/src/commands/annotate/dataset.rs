@@ -4,31 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use pick_engine::Result;
 use pick_engine::pipelines::annotate::{AnnotateParams, AnnotateReport, run, show_prompt};
-use pick_llm::client::{Endpoint, Limits};
-use pick_llm::request::Settings;
+use pick_llm::client::Limits;
 
-use crate::args::{Globals, ReadArgs};
-use crate::commands::annotate::{EndpointArgs, PromptArgs, default_cache_dir};
+use crate::args::Globals;
+use crate::commands::annotate::{EndpointArgs, RowsArgs, default_cache_dir};
 use crate::output::Out;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormat {
-    Text,
-    Conversation,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReasoningEffort {
-    None,
-    Minimal,
-    Low,
-    Medium,
-    High,
-    Xhigh,
-}
 
 /// OpenAI's service tiers (`standard`, the name on its pricing page, is sent as `default`);
 /// other names pass through for gateways that have their own.
@@ -42,38 +25,9 @@ fn parse_tier(s: &str) -> std::result::Result<String, String> {
 
 #[derive(Debug, Args)]
 pub struct AnnotateArgs {
-    /// Dataset to annotate (repeat for several; each file keeps its relative path).
-    #[arg(short = 'd', long = "dataset-dir", value_name = "DIR", required = true)]
-    pub datasets: Vec<String>,
-
     /// Directory to write the annotated rows to.
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output: PathBuf,
-
-    /// The model, as the endpoint names it.
-    #[arg(
-        short = 'm',
-        long = "model-name",
-        default_value = "gpt-5.2",
-        value_name = "NAME"
-    )]
-    pub model: String,
-
-    /// jq: the text to annotate, or a list of `{role, content}` turns.
-    #[arg(
-        short = 'i',
-        long = "input-field-expression",
-        default_value = ".text",
-        value_name = "JQ"
-    )]
-    pub input: String,
-
-    /// What the input expression gives (a list of turns is read as a conversation either way).
-    #[arg(short = 'f', long = "input-field-format", value_enum, default_value_t = InputFormat::Text)]
-    pub input_format: InputFormat,
-
-    #[arg(short = 'r', long = "reasoning-effort", value_enum)]
-    pub reasoning_effort: Option<ReasoningEffort>,
 
     /// Directory of the answer cache [default, and with no DIR: the user cache directory,
     /// pick/annotate].
@@ -85,13 +39,6 @@ pub struct AnnotateArgs {
     #[arg(short = 'e', long = "service-tier", value_parser = parse_tier, value_name = "TIER")]
     pub service_tier: Option<String>,
 
-    /// Annotate rows that already carry the prompt's key too (answers still come from the
-    /// cache when they are there; --disable-cache asks again).
-    #[arg(long = "reprocess-all-rows", overrides_with = "process_missing_rows")]
-    pub reprocess_all_rows: bool,
-    #[arg(long = "process-missing-rows", hide = true)]
-    pub process_missing_rows: bool,
-
     #[arg(value_parser = crate::flags::py_int::<u64>, long, default_value_t = 10_000, value_name = "N")]
     pub max_requests_per_minute: u64,
 
@@ -100,19 +47,6 @@ pub struct AnnotateArgs {
 
     #[arg(value_parser = crate::flags::py_int::<usize>, long, default_value_t = 1000, value_name = "N")]
     pub max_concurrent_requests: usize,
-
-    /// Characters of each input given to the prompt (longer ones are cut, and the prompt says
-    /// how much was cut).
-    #[arg(value_parser = crate::flags::py_int::<usize>, long, default_value_t = 100_000, value_name = "N")]
-    pub max_text_length: usize,
-
-    #[arg(value_parser = crate::flags::py_int::<u64>, long, default_value_t = 16_384, value_name = "N")]
-    pub max_new_tokens: u64,
-
-    /// Annotate at most this many rows (counted over all files, cached answers included);
-    /// later rows are written without an answer, so every file is whole.
-    #[arg(value_parser = crate::flags::py_int::<u64>, long, value_name = "N")]
-    pub limit_rows: Option<u64>,
 
     /// Accepted for bonepick's command lines; pick streams rows instead of sending waves.
     #[arg(value_parser = crate::flags::py_int::<u64>, long, hide = true)]
@@ -142,10 +76,6 @@ pub struct AnnotateArgs {
     #[arg(value_parser = crate::flags::py_int::<u32>, long, default_value_t = 5, value_name = "N")]
     pub max_attempts: u32,
 
-    /// Sampling temperature (the endpoint's default when not given).
-    #[arg(value_parser = crate::flags::py_float, long, value_name = "T")]
-    pub temperature: Option<f64>,
-
     /// Dollars per million prompt and completion tokens, for the cost line: `IN,OUT`.
     #[arg(long, value_name = "IN,OUT", value_parser = parse_prices)]
     pub price_per_mtok: Option<(f64, f64)>,
@@ -163,13 +93,10 @@ pub struct AnnotateArgs {
     pub overwrite: bool,
 
     #[command(flatten)]
+    pub rows: RowsArgs,
+
+    #[command(flatten)]
     pub endpoint: EndpointArgs,
-
-    #[command(flatten)]
-    pub prompts: PromptArgs,
-
-    #[command(flatten)]
-    pub read: ReadArgs,
 }
 
 fn parse_prices(s: &str) -> std::result::Result<(f64, f64), String> {
@@ -189,25 +116,10 @@ fn backoff() -> Duration {
 
 pub async fn run_command(args: AnnotateArgs, g: Globals) -> Result<()> {
     let quiet = g.quiet || args.show_no_progress;
-    let lower = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
     let params = AnnotateParams {
-        inputs: args.datasets.clone(),
+        rows: args.rows.spec(args.service_tier.clone()),
         output: args.output.clone(),
-        input_expression: args.input.clone(),
-        task: args.prompts.task.clone(),
-        system: args.prompts.system.clone(),
-        prompt_dirs: args.prompts.prompt_dirs.clone(),
-        settings: Settings {
-            model: args.model.clone(),
-            max_new_tokens: args.max_new_tokens,
-            reasoning_effort: args.reasoning_effort.map(|r| lower(&r)),
-            service_tier: args.service_tier.clone(),
-            temperature: args.temperature,
-        },
-        endpoint: Endpoint {
-            base_url: args.endpoint.base_url.clone(),
-            api_key: args.endpoint.api_key.clone(),
-        },
+        endpoint: args.endpoint.endpoint(),
         limits: Limits {
             max_concurrent: args.max_concurrent_requests.max(1),
             requests_per_minute: args.max_requests_per_minute,
@@ -216,9 +128,6 @@ pub async fn run_command(args: AnnotateArgs, g: Globals) -> Result<()> {
             max_attempts: args.max_attempts.max(1),
             backoff: backoff(),
         },
-        max_text_length: args.max_text_length,
-        limit_rows: args.limit_rows,
-        reprocess_all_rows: args.reprocess_all_rows,
         cache: (!args.disable_cache).then(|| {
             args.cache_location
                 .clone()
@@ -226,7 +135,6 @@ pub async fn run_command(args: AnnotateArgs, g: Globals) -> Result<()> {
                 .unwrap_or_else(default_cache_dir)
         }),
         prices: args.price_per_mtok,
-        read: args.read.options(),
         overwrite: args.overwrite,
     };
     if args.show_prompt {
