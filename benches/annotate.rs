@@ -2,7 +2,8 @@
 //! the tests' OpenAI-compatible server on 127.0.0.1 (in this process, answering at once), so
 //! the figure is pick's own cost: 10,000 rows at 1,000 concurrent requests (requests per
 //! second and pick's CPU per request), then a resumed run of a finished 100,000-row job,
-//! answered from the cache (rows per second).
+//! answered from the cache (rows per second). `PICK_BIN=path/to/pick` measures another build
+//! of pick (the server stays this process's).
 
 #[path = "../tests/it/fake_llm.rs"]
 #[allow(dead_code)]
@@ -40,7 +41,8 @@ fn annotate(
     cache: Option<&Path>,
 ) -> (f64, f64) {
     let prompts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../benches/prompts");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pick"));
+    let bin = std::env::var("PICK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pick").into());
+    let mut c = Command::new(bin);
     c.args([
         "annotate-dataset",
         "-d",
