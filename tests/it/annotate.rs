@@ -554,11 +554,11 @@ fn batches_submit_exactly_the_limit_and_retrieve_keeps_failed_and_expired_reques
     let prompts = probe_prompts(dir.path());
     let input = probe_dataset(dir.path(), 20);
     let batches = dir.path().join("batches");
-    // Batch 2 expires half done, batch 3 fails; row 1's request errors inside batch 1.
+    // Batch 2 expires half done, batch 3 fails; rows 1, 5, 9, ... error inside their batch.
     let plan = crate::fake_llm::BatchPlan {
         expire: vec![2],
         fail: vec![3],
-        error_rows: vec![1],
+        error_rows: (0..20).filter(|n| n % 4 == 1).collect(),
     };
     let server = FakeLlm::start_with(no_faults(), plan);
     let submitted = report(&batch_cmd(

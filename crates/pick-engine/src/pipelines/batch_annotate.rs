@@ -183,8 +183,10 @@ pub async fn submit(p: &SubmitParams, observer: &dyn Observer) -> Result<SubmitR
     let mut order: Vec<(f64, usize, usize)> = Vec::new();
     for (di, d) in datasets.iter().enumerate() {
         for (si, s) in d.shards.iter().enumerate() {
+            // Relative paths: the same order wherever the data lives.
             let mut h = pick_metrics::seeded::KeyHasher::new(p.seed);
-            h.write(s.path.to_string_lossy().as_bytes());
+            h.write(&(di as u64).to_le_bytes());
+            h.write(s.rel.as_bytes());
             order.push((h.finish(), di, si));
         }
     }
