@@ -1,5 +1,5 @@
 //! pick's SQL functions: thin DataFusion wrappers over the kernels in `pick-text`, `pick-jq`,
-//! `pick-fasttext`, `pick-metrics` and `pick-compat`, one module per function (the metric
+//! `pick-fasttext`, `pick-model2vec`, `pick-metrics` and `pick-compat`, one module per function (the metric
 //! aggregates share one accumulator). `register_all` is the one list of what exists.
 
 pub mod aggregates;
@@ -8,6 +8,7 @@ pub mod fasttext_text;
 pub mod jq;
 pub mod json_set;
 pub mod labels;
+pub mod model2vec;
 pub mod require;
 pub mod seeded_random;
 pub mod text_sql;
@@ -29,6 +30,7 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(fasttext::FasttextPredict::new()),
         ScalarUDF::from(fasttext::FasttextScore::new()),
         ScalarUDF::from(json_set::JsonSet::new()),
+        ScalarUDF::from(model2vec::Model2VecEmbed::new()),
     ]
 }
 
