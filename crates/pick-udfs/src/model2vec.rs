@@ -62,7 +62,9 @@ impl ScalarUDFImpl for Model2VecEmbed {
             | Some(Some(ScalarValue::Utf8View(Some(p))))
             | Some(Some(ScalarValue::LargeUtf8(Some(p)))) => p,
             _ => {
-                return plan_err!("model2vec_embed(model, text): the model must be a constant path");
+                return plan_err!(
+                    "model2vec_embed(model, text): the model must be a constant path"
+                );
             }
         };
         let dim = model(path)?.dim() as i32;
