@@ -139,6 +139,7 @@ def main():
             vector = model.encode([text])[0]
             f.write(json.dumps({"text": text, "ids": [int(i) for i in ids],
                                 "vector": [float(x) for x in vector]}, ensure_ascii=False) + "\n")
+    heads(model, texts, np)
     meta = {
         "model2vec": "0.10.0",
         "median_token_length": model.median_token_length,
@@ -147,6 +148,58 @@ def main():
     }
     (OUT / "reference.meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {model_dir} and {len(texts)} reference vectors", file=sys.stderr)
+
+
+def heads(model, texts, np):
+    """Two pipelines on the derivative, saved by model2vec's own `save_pretrained` with seeded
+    random heads (training them would need torch): a softmax classifier (64 -> 32 -> 3) and a
+    regressor (64 -> 1). Only their head files are kept (`head.safetensors`, `config.json`);
+    the tests put them beside the derivative's model and tokenizer. Their `predict_proba` /
+    `predict` on the reference texts go in `predictions.jsonl`."""
+    import shutil
+    import tempfile
+
+    from model2vec.inference import StaticModelPipeline
+    from model2vec.inference.mlp import Activation, Layer, MLPHead
+
+    rng = np.random.default_rng(7)
+
+    def layer(out_dim, in_dim):
+        return Layer(
+            (rng.standard_normal((out_dim, in_dim)) / np.sqrt(in_dim)).astype(np.float32),
+            (rng.standard_normal(out_dim) * 0.1).astype(np.float32),
+        )
+
+    pipelines = {
+        "classifier": StaticModelPipeline(
+            model,
+            MLPHead([layer(32, DIMS), layer(3, 32)], Activation.SOFTMAX,
+                    classes=np.asarray(["neg", "neu", "pos"])),
+        ),
+        "regressor": StaticModelPipeline(
+            model, MLPHead([layer(1, DIMS)], Activation.IDENTITY, classes=None)
+        ),
+    }
+    rows = [{"text": t} for t in texts]
+    for name, pipeline in pipelines.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            pipeline.save_pretrained(tmp)
+            dest = OUT / name
+            dest.mkdir(exist_ok=True)
+            for f in ("head.safetensors", "config.json"):
+                shutil.copy(Path(tmp) / f, dest / f)
+            loaded = StaticModelPipeline.from_pretrained(tmp)
+        if name == "classifier":
+            probs = loaded.predict_proba(texts)
+            for row, p in zip(rows, probs):
+                row["classifier"] = {c: float(v) for c, v in zip(["neg", "neu", "pos"], p)}
+        else:
+            values = loaded.predict(texts)
+            for row, v in zip(rows, values):
+                row["regressor"] = float(np.asarray(v).reshape(-1)[0])
+    with (OUT / "predictions.jsonl").open("w") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,5 +17,6 @@ mod fasttext_flow;
 mod fasttext_model;
 mod guarantees;
 mod metrics_sql;
+mod model2vec;
 mod roundtrip;
 mod slt;

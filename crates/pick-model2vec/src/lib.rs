@@ -5,6 +5,7 @@
 //! once per process and shared (`shared`).
 
 mod error;
+mod head;
 mod model;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
 pub use error::ModelError;
+pub use head::{Activation, Head};
 pub use model::StaticModel;
 
 static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<StaticModel>>>> =
@@ -78,6 +80,47 @@ mod tests {
         }
         assert!(n >= 90, "{n} references");
         assert!(worst <= 1e-6, "largest difference {worst}");
+    }
+
+    /// A pipeline Python model2vec saved (a seeded random head on the derivative) gives the
+    /// same probabilities and values as Python's `predict_proba`/`predict`, within 1e-5.
+    #[test]
+    fn pipelines_predict_as_python_does() {
+        let tmp = std::env::temp_dir().join(format!("pick-m2v-heads-{}", std::process::id()));
+        let text = std::fs::read_to_string(fixtures().join("predictions.jsonl")).unwrap();
+        let rows: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        for name in ["classifier", "regressor"] {
+            let dir = tmp.join(name);
+            copy_fixture(&dir);
+            for f in ["head.safetensors", "config.json"] {
+                std::fs::copy(fixtures().join(name).join(f), dir.join(f)).unwrap();
+            }
+            let model = StaticModel::load(&dir).unwrap();
+            let head = model.head.as_ref().unwrap();
+            let mut worst = 0f64;
+            for row in &rows {
+                let got = model
+                    .predict(row["text"].as_str().unwrap())
+                    .unwrap()
+                    .unwrap();
+                let want: Vec<f64> = match &head.classes {
+                    Some(classes) => classes
+                        .iter()
+                        .map(|c| row[name][c].as_f64().unwrap())
+                        .collect(),
+                    None => vec![row[name].as_f64().unwrap()],
+                };
+                for (g, w) in got.iter().zip(&want) {
+                    worst = worst.max((g - w).abs());
+                }
+            }
+            assert!(worst <= 1e-5, "{name}: largest difference {worst}");
+        }
+        assert!(StaticModel::load(&potion()).unwrap().head.is_none());
+        let _ = std::fs::remove_dir_all(&tmp);
     }
 
     fn copy_fixture(to: &Path) {

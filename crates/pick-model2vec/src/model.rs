@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokenizers::Tokenizer;
 
 use crate::error::ModelError;
+use crate::head::Head;
 
 /// model2vec's default when the config has no `max_length`.
 const DEFAULT_MAX_LENGTH: usize = 512;
@@ -29,6 +30,8 @@ pub struct StaticModel {
     /// `None`: no cut at all (`"max_length": null`).
     max_length: Option<usize>,
     median_token_length: usize,
+    /// A pipeline's head (`head.safetensors`): a classifier or a regressor.
+    pub head: Option<Head>,
 }
 
 /// The folder layouts model2vec 0.10 reads, in its order: config, tensors, tokenizer, and the
@@ -62,7 +65,12 @@ fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
 }
 
 /// A tensor's values as f64, from the float and integer types model files use.
-fn values(path: &Path, name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f64>, ModelError> {
+pub(crate) fn values(
+    path: &Path,
+    name: &str,
+    dtype: Dtype,
+    data: &[u8],
+) -> Result<Vec<f64>, ModelError> {
     let chunks = |n: usize| data.chunks_exact(n);
     Ok(match dtype {
         Dtype::F32 => chunks(4)
@@ -221,7 +229,9 @@ impl StaticModel {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        let head = Head::load(dir, &config, dim)?;
         Ok(StaticModel {
+            head,
             path: dir.to_path_buf(),
             tokenizer,
             embeddings,
@@ -263,6 +273,15 @@ impl StaticModel {
             .copied()
             .filter(|&id| Some(id) != self.unk)
             .collect())
+    }
+
+    /// The head's outputs for the text: class probabilities (in `head.classes` order), or a
+    /// regressor's values. `None` for a model without a head.
+    pub fn predict(&self, text: &str) -> Result<Option<Vec<f64>>, String> {
+        let Some(head) = &self.head else {
+            return Ok(None);
+        };
+        Ok(Some(head.forward(&self.encode(text)?)))
     }
 
     /// The text's embedding (`dim` values).

@@ -31,6 +31,8 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(fasttext::FasttextScore::new()),
         ScalarUDF::from(json_set::JsonSet::new()),
         ScalarUDF::from(model2vec::Model2VecEmbed::new()),
+        ScalarUDF::from(model2vec::Model2VecPredict::new()),
+        ScalarUDF::from(model2vec::Model2VecScore::new()),
     ]
 }
 
