@@ -7,6 +7,8 @@
 mod error;
 mod head;
 mod model;
+mod save;
+pub mod train;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 pub use error::ModelError;
 pub use head::{Activation, Head};
 pub use model::StaticModel;
+pub use save::save_pipeline;
 
 static LOADED: LazyLock<Mutex<HashMap<PathBuf, Arc<StaticModel>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -120,6 +123,59 @@ mod tests {
             assert!(worst <= 1e-5, "{name}: largest difference {worst}");
         }
         assert!(StaticModel::load(&potion()).unwrap().head.is_none());
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+
+    /// A briefly trained classifier, saved as a pipeline and read back, predicts what the
+    /// trainer's own forward pass gives (the inference path is the one `encode` parity holds).
+    #[test]
+    fn trained_pipelines_round_trip() {
+        use train::{FitOptions, Samples, Task, fit, init_head};
+        let base = StaticModel::load(&potion()).unwrap();
+        let texts = [
+            "fn main() { println!(\"hi\"); }",
+            "A README about a crate.",
+            "impl Drop for X {}",
+            "# Title\n\nSome prose.",
+        ];
+        let data = Samples {
+            ids: texts.iter().map(|t| base.ids(t).unwrap()).collect(),
+            targets: vec![0.0, 1.0, 0.0, 1.0],
+        };
+        let task = Task::Classify {
+            classes: 2,
+            class_weight: None,
+        };
+        let params = base.trainable(init_head(base.dim(), 16, 1, 2, 1));
+        let opts = FitOptions {
+            max_epochs: Some(3),
+            ..FitOptions::default()
+        };
+        let fitted = fit(params, &task, &data, &data, &opts, &mut |_| {});
+        let tmp = std::env::temp_dir().join(format!("pick-m2v-save-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let classes = vec!["code".to_string(), "prose".to_string()];
+        save_pipeline(
+            &tmp,
+            &base,
+            &fitted.params,
+            Activation::Softmax,
+            Some(&classes),
+        )
+        .unwrap();
+        let loaded = StaticModel::load(&tmp).unwrap();
+        assert_eq!(
+            loaded.head.as_ref().unwrap().classes.as_deref(),
+            Some(&classes[..])
+        );
+        for (t, ids) in texts.iter().zip(&data.ids) {
+            let got = loaded.predict(t).unwrap().unwrap();
+            let want = train::probabilities(&fitted.params, ids);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - *w as f64).abs() < 1e-5, "{g} vs {w}");
+            }
+        }
         let _ = std::fs::remove_dir_all(&tmp);
     }
 

@@ -20,11 +20,13 @@ const DEFAULT_MAX_LENGTH: usize = 512;
 pub struct StaticModel {
     pub path: PathBuf,
     tokenizer: Tokenizer,
+    /// The `tokenizer.json` the model was read from (a trained pipeline carries it on).
+    pub(crate) tokenizer_path: PathBuf,
     /// Row-major `rows × dim`, as f32 (F16 widened; I8 as its raw values, as model2vec does).
-    embeddings: Vec<f32>,
+    pub(crate) embeddings: Vec<f32>,
     dim: usize,
-    weights: Option<Vec<f64>>,
-    mapping: Option<Vec<usize>>,
+    pub(crate) weights: Option<Vec<f64>>,
+    pub(crate) mapping: Option<Vec<usize>>,
     unk: Option<u32>,
     normalize: bool,
     /// `None`: no cut at all (`"max_length": null`).
@@ -234,6 +236,7 @@ impl StaticModel {
             head,
             path: dir.to_path_buf(),
             tokenizer,
+            tokenizer_path,
             embeddings,
             dim,
             weights,
@@ -251,6 +254,19 @@ impl StaticModel {
 
     pub fn median_token_length(&self) -> usize {
         self.median_token_length
+    }
+
+    pub fn normalize(&self) -> bool {
+        self.normalize
+    }
+
+    pub fn max_length(&self) -> Option<usize> {
+        self.max_length
+    }
+
+    /// Tokens in the tokenizer's vocabulary (added tokens included).
+    pub fn vocab_size(&self) -> usize {
+        self.tokenizer.get_vocab_size(true)
     }
 
     /// The ids `encode` averages: the cut text's tokens, cut to `max_length`, unknowns dropped.
