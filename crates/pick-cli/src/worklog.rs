@@ -12,7 +12,7 @@ use crate::flags::rewrite_two_letter_shorts;
 const WORKLOG: &str = include_str!("../../../tests/fixtures/worklog/worklog-commands.md");
 
 /// bonepick commands pick does not have yet (their issues are open); their lines are skipped.
-const PENDING: &[&str] = &["train-model2vec", "eval-model2vec"];
+const PENDING: &[&str] = &[];
 
 /// `${NAME}` and `$NAME` replaced by their values (unknown names by `X`); `$(...)` by `X`.
 fn expand(text: &str, vars: &[(String, String)]) -> String {

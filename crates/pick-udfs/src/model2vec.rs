@@ -26,12 +26,16 @@ fn model(path: &str) -> Result<Arc<StaticModel>> {
     }
 }
 
-/// The model named by a constant first argument, at planning time.
-fn planned(name: &str, args: &ReturnFieldArgs) -> Result<Arc<StaticModel>> {
+/// The model named by a constant first argument, at planning time. `None` while that argument
+/// is not a literal yet: pick plans its statements with placeholders for every value and binds
+/// them afterwards, and binding plans the types again with the literal (execution refuses a
+/// model that is still not a constant).
+fn planned(name: &str, args: &ReturnFieldArgs) -> Result<Option<Arc<StaticModel>>> {
     match args.scalar_arguments.first() {
         Some(Some(ScalarValue::Utf8(Some(p))))
         | Some(Some(ScalarValue::Utf8View(Some(p))))
-        | Some(Some(ScalarValue::LargeUtf8(Some(p)))) => model(p),
+        | Some(Some(ScalarValue::LargeUtf8(Some(p)))) => model(p).map(Some),
+        Some(None) => Ok(None),
         _ => plan_err!("{name}: the model must be a constant path"),
     }
 }
@@ -95,7 +99,8 @@ impl ScalarUDFImpl for Model2VecEmbed {
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let dim = planned(self.name(), &args)?.dim() as i32;
+        // Provisional until the model path is bound (see `planned`).
+        let dim = planned(self.name(), &args)?.map_or(1, |m| m.dim()) as i32;
         Ok(Arc::new(Field::new(
             self.name(),
             DataType::FixedSizeList(item(), dim),
@@ -170,10 +175,13 @@ impl ScalarUDFImpl for Model2VecPredict {
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let m = planned(self.name(), &args)?;
-        let t = match classes(self.name(), &m)? {
-            Some(_) => map_type(),
-            None => DataType::Float32,
+        let t = match planned(self.name(), &args)? {
+            // Provisional until the model path is bound (see `planned`).
+            None => map_type(),
+            Some(m) => match classes(self.name(), &m)? {
+                Some(_) => map_type(),
+                None => DataType::Float32,
+            },
         };
         Ok(Arc::new(Field::new(self.name(), t, true)))
     }

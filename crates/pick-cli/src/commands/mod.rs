@@ -1,16 +1,20 @@
 //! Every command's flags (clap) and dispatch, by family: `data` (datasets in, datasets out),
-//! `fasttext`, `metrics`, plus `sql` and `bench`. A command turns its flags into a pipeline's
+//! `fasttext`, `model2vec`, `metrics`, `annotate`, plus `infer` (both classifier families),
+//! `sql` and `bench`. A command turns its flags into a pipeline's
 //! parameters, runs the pipeline and presents its report; commands never import each other.
 
 pub mod annotate;
 pub mod bench;
 pub mod data;
 pub mod fasttext;
+pub mod infer;
 pub mod metrics;
+pub mod model2vec;
 pub mod sql;
 
 use clap::{Parser, Subcommand};
 use pick_engine::Result;
+use pick_engine::pipelines::infer::Classifier;
 
 use crate::args::Globals;
 
@@ -62,7 +66,14 @@ pub enum Command {
     /// Precision, recall, F1 and AUC per class of a fastText model on test.txt.
     EvalFasttext(fasttext::eval::EvalFasttextArgs),
     /// Add `.metadata.<classifier>` = {label: probability} from a fastText model to every row.
-    InferFasttext(fasttext::infer::InferFasttextArgs),
+    InferFasttext(infer::InferArgs),
+    /// Fine-tune a Model2Vec static model with a classifier (or regressor) head.
+    TrainModel2vec(model2vec::train::TrainModel2vecArgs),
+    /// Precision, recall, F1 and AUC per class (or regression errors) of a Model2Vec pipeline
+    /// on test/.
+    EvalModel2vec(model2vec::eval::EvalModel2vecArgs),
+    /// Add `.metadata.<classifier>` = {label: probability} from a Model2Vec pipeline to every row.
+    InferModel2vec(infer::InferArgs),
     /// Count tokenizer tokens over datasets.
     CountTokens(data::count_tokens::CountTokensArgs),
     /// Scalar predictions against ordinal gold labels: AUCs, correlations, errors, calibration.
@@ -101,7 +112,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ConvertToFasttext(args) => fasttext::convert::run(args, g).await,
         Command::TrainFasttext(args) => fasttext::train::run(args, g),
         Command::EvalFasttext(args) => fasttext::eval::run(args, g),
-        Command::InferFasttext(args) => fasttext::infer::run(args, g).await,
+        Command::InferFasttext(args) => infer::run(args, Classifier::Fasttext, g).await,
+        Command::TrainModel2vec(args) => model2vec::train::run(args, g).await,
+        Command::EvalModel2vec(args) => model2vec::eval::run(args, g).await,
+        Command::InferModel2vec(args) => infer::run(args, Classifier::Model2vec, g).await,
         Command::CountTokens(args) => data::count_tokens::run(args, g).await,
         Command::EvalCalibration(args) => metrics::eval_calibration::run(args, g).await,
         Command::TrainCalibration(args) => metrics::train_calibration::run(args, g).await,

@@ -4,6 +4,7 @@ use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use pick_engine::Result;
+use pick_engine::pipelines::eval_fasttext::EvalResult;
 
 /// Longest cell text shown in a terminal table; the rest is cut with `…`.
 const MAX_CELL_CHARS: usize = 80;
@@ -87,4 +88,33 @@ fn cell(text: &str) -> String {
     } else {
         one_line
     }
+}
+
+/// The results as a terminal table, with the macro averages last.
+pub fn classification_table(r: &EvalResult) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(["class", "precision", "recall", "f1", "support", "auc"]);
+    let f = |v: f64| format!("{v:.4}");
+    let auc = |v: Option<f64>| v.map_or("-".to_string(), f);
+    for c in &r.classes {
+        t.add_row([
+            c.class.clone(),
+            f(c.precision),
+            f(c.recall),
+            f(c.f1),
+            c.support.to_string(),
+            auc(c.auc),
+        ]);
+    }
+    let total: u64 = r.classes.iter().map(|c| c.support).sum();
+    t.add_row([
+        "macro".to_string(),
+        f(r.macro_precision),
+        f(r.macro_recall),
+        f(r.macro_f1),
+        total.to_string(),
+        auc(r.macro_auc),
+    ]);
+    t
 }

@@ -2,6 +2,7 @@
 //! shuffle.
 
 pub mod inputs;
+pub mod labelled;
 pub mod llm_rows;
 pub mod per_shard;
 pub mod shuffle;

@@ -11,15 +11,17 @@ pub mod calibration;
 pub mod convert_fasttext;
 pub mod count_tokens;
 pub mod eval_fasttext;
+pub mod eval_model2vec;
 pub mod export;
 pub mod import_hf;
-pub mod infer_fasttext;
+pub mod infer;
 pub mod label_distribution;
 pub mod normalize;
 pub mod reshard;
 pub mod sample;
 pub mod sql;
 pub mod train_fasttext;
+pub mod train_model2vec;
 pub mod transform;
 
 use std::path::Path;
@@ -55,6 +57,12 @@ impl SplitSize {
 /// `model.bin`); a missing or unusable file fails the run (exit 1).
 pub fn load_fasttext(path: &Path) -> Result<Arc<Model>> {
     shared(path).map_err(|e| PickError::Failed(e.to_string()))
+}
+
+/// The shared Model2Vec model in folder `path`; a missing or broken model fails the run
+/// (exit 1) with the file and what is wrong.
+pub fn load_model2vec(path: &Path) -> Result<Arc<pick_model2vec::StaticModel>> {
+    pick_model2vec::shared(path).map_err(|e| PickError::Failed(e.to_string()))
 }
 
 /// Checks that a jq expression compiles; `flag` names it in the usage error.

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use pick_engine::Result;
-use pick_engine::pipelines::eval_fasttext::{EvalFasttextParams, EvalResult, run as eval};
+use pick_engine::pipelines::eval_fasttext::{EvalFasttextParams, run as eval};
 
 use crate::args::Globals;
 use crate::output::Out;
+use crate::output::table::classification_table as table;
 
 #[derive(Debug, Args)]
 pub struct EvalFasttextArgs {
@@ -64,33 +65,4 @@ pub fn run(args: EvalFasttextArgs, g: Globals) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The results as a terminal table, with the macro averages last.
-fn table(r: &EvalResult) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(["class", "precision", "recall", "f1", "support", "auc"]);
-    let f = |v: f64| format!("{v:.4}");
-    let auc = |v: Option<f64>| v.map_or("-".to_string(), f);
-    for c in &r.classes {
-        t.add_row([
-            c.class.clone(),
-            f(c.precision),
-            f(c.recall),
-            f(c.f1),
-            c.support.to_string(),
-            auc(c.auc),
-        ]);
-    }
-    let total: u64 = r.classes.iter().map(|c| c.support).sum();
-    t.add_row([
-        "macro".to_string(),
-        f(r.macro_precision),
-        f(r.macro_recall),
-        f(r.macro_f1),
-        total.to_string(),
-        auc(r.macro_auc),
-    ]);
-    t
 }

@@ -2,5 +2,4 @@
 
 pub mod convert;
 pub mod eval;
-pub mod infer;
 pub mod train;

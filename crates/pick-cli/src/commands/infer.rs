@@ -1,11 +1,10 @@
-//! `pick infer-fasttext`: every row gains `.metadata.<classifier>` = `{label: probability}`
-//! (bonepick §4.4).
+//! `pick infer-fasttext` and `pick infer-model2vec`: every row gains `.metadata.<classifier>` =
+//! `{label: probability}` (bonepick §4.4), or a regressor's value. The two commands take the same
+//! flags.
 
 use clap::{Args, ValueEnum};
 use pick_engine::Result;
-use pick_engine::pipelines::infer_fasttext::{
-    InferFasttextParams, InferFormat as Format, run as infer,
-};
+use pick_engine::pipelines::infer::{Classifier, InferFormat as Format, InferParams, run as infer};
 use pick_text::Normalizer;
 
 use crate::args::Globals;
@@ -23,8 +22,9 @@ pub enum InferFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct InferFasttextArgs {
-    /// Directory holding model.bin (or a .bin/.ftz file).
+pub struct InferArgs {
+    /// fastText: a directory holding model.bin, or a .bin/.ftz file. Model2Vec: a pipeline
+    /// folder, or a train-model2vec output holding model/.
     #[arg(short = 'm', long = "model-dir", value_name = "DIR")]
     pub model: std::path::PathBuf,
 
@@ -57,16 +57,17 @@ pub struct InferFasttextArgs {
     pub io: IoArgs,
 }
 
-pub async fn run(args: InferFasttextArgs, g: Globals) -> Result<()> {
+pub async fn run(args: InferArgs, kind: Classifier, g: Globals) -> Result<()> {
     let text = field_expression(
         args.text_field.as_deref(),
         &args.text_expression,
         "text",
         g.quiet,
     );
-    let params = InferFasttextParams {
+    let params = InferParams {
         input: args.io.input,
         output: args.io.output,
+        kind,
         model: args.model,
         classifier: args.classifier,
         text,

@@ -1,9 +1,11 @@
-//! `pick infer-fasttext`: every row of a dataset gains `.metadata.<classifier>` = `{label:
-//! probability}` from an official fastText model (bonepick §4.4), shard for shard. The model is
-//! read once and shared by every thread; shards are scored in parallel across and within files,
+//! `pick infer-fasttext` and `pick infer-model2vec`: every row of a dataset gains
+//! `.metadata.<classifier>` = `{label: probability}` (or a regressor's value) from an official
+//! fastText model (bonepick §4.4) or a Model2Vec pipeline, shard for shard. The model is read
+//! once and shared by every thread; shards are scored in parallel across and within files,
 //! streamed (never a whole file in memory, no subprocess). The work is one SQL statement
 //! (`--show-sql`). Fixed from bonepick: texts with line breaks are scored as one document
-//! whatever the normalizer (B8).
+//! whatever the normalizer (B8). bonepick has no infer-model2vec; it takes infer-fasttext's
+//! flags and writes the same layout.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +19,8 @@ use crate::dataset::{Codec, Dataset, ReadOptions, ShardFormat};
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
-use crate::pipelines::load_fasttext;
+use crate::pipelines::train_model2vec::pipeline_dir;
+use crate::pipelines::{load_fasttext, load_model2vec, usage};
 use crate::plan::rows::{fields, required_label, required_value};
 use crate::plan::{Params, field_name, ident};
 use crate::write::{OutputDir, OutputFormat};
@@ -31,10 +34,20 @@ pub enum InferFormat {
     JsonlZst,
 }
 
+/// The kind of classifier that scores the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classifier {
+    /// A fastText `.bin`/`.ftz` (or a directory holding `model.bin`).
+    Fasttext,
+    /// A Model2Vec pipeline folder (or a train-model2vec output holding `model/`).
+    Model2vec,
+}
+
 #[derive(Debug, Clone)]
-pub struct InferFasttextParams {
+pub struct InferParams {
     pub input: String,
     pub output: PathBuf,
+    pub kind: Classifier,
     pub model: PathBuf,
     pub classifier: String,
     /// jq expression for the text.
@@ -78,11 +91,41 @@ fn metadata_struct(dataset: &Dataset, classifier: &str, prediction: &str) -> Str
     format!("named_struct({}) AS \"metadata\"", fields.join(", "))
 }
 
-pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<InferReport> {
+/// The model's file or folder, its labels, and the SQL function that scores with it; the
+/// model is read (or fails) here, before anything is written.
+fn classifier(p: &InferParams) -> Result<(PathBuf, Vec<String>, &'static str)> {
+    Ok(match p.kind {
+        Classifier::Fasttext => {
+            let model = load_fasttext(&p.model)?;
+            (
+                model_file(&p.model),
+                model.labels().to_vec(),
+                "fasttext_predict",
+            )
+        }
+        Classifier::Model2vec => {
+            let dir = pipeline_dir(&p.model);
+            let model = load_model2vec(&dir)?;
+            let Some(head) = &model.head else {
+                return Err(usage(format!(
+                    "{}: a static model without a head (no head.safetensors); infer-model2vec \
+                     needs a classifier or regressor pipeline (make one with train-model2vec)",
+                    dir.display()
+                )));
+            };
+            let labels = head
+                .classes
+                .clone()
+                .unwrap_or_else(|| vec!["(value)".to_string()]);
+            (dir, labels, "model2vec_predict")
+        }
+    })
+}
+
+pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport> {
     pick_jq::Program::compile(&p.text)
         .map_err(|e| PickError::Usage(format!("--text-expression: {e}")))?;
-    // Read (or fail) before anything is written.
-    let model = load_fasttext(&p.model)?;
+    let (model_path, labels, function) = classifier(p)?;
     let dataset = Arc::new(Dataset::open(&p.input, p.read.clone())?);
 
     let mut params = Params::default();
@@ -93,9 +136,8 @@ pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<Inf
     if let Some(norm) = p.normalizer {
         text_sql = format!("normalize({text_sql}, {})", params.str(norm.name()));
     }
-    let model_path = model_file(&p.model);
     let prediction = format!(
-        "fasttext_predict({}, {text_sql})",
+        "{function}({}, {text_sql})",
         params.str(model_path.to_string_lossy())
     );
     // Rows of JSON shards get the prediction spliced into their own text; columnar shards (and
@@ -165,7 +207,7 @@ pub async fn run(p: &InferFasttextParams, observer: &dyn Observer) -> Result<Inf
     out.commit()?;
     Ok(InferReport {
         written,
-        model: model.path.clone(),
-        labels: model.labels().to_vec(),
+        model: model_path,
+        labels,
     })
 }
