@@ -75,6 +75,8 @@ pub struct TrainModel2vecParams {
     pub patience: Option<usize>,
     pub class_weight: ClassWeight,
     pub regression: bool,
+    /// Seeds the head's initialization, the shuffles and the validation split.
+    pub seed: u64,
     /// 0 = all cores.
     pub threads: usize,
     pub overwrite: bool,
@@ -285,12 +287,16 @@ pub async fn run(
 
     // Validation: valid/, or a seeded split of train.
     let (train_set, val_set, validation) = if valid.ids.is_empty() {
-        let (tr, va) = split_validation(&train_targets, !p.regression, 42);
+        let (tr, va) = split_validation(&train_targets, !p.regression, p.seed);
         let pick = |idx: &[usize]| Samples {
             ids: idx.iter().map(|&i| train.ids[i].clone()).collect(),
             targets: idx.iter().map(|&i| train_targets[i]).collect(),
         };
-        (pick(&tr), pick(&va), "10% of train/ (seed 42)".to_string())
+        (
+            pick(&tr),
+            pick(&va),
+            format!("10% of train/ (seed {})", p.seed),
+        )
     } else {
         (
             Samples {
@@ -313,6 +319,7 @@ pub async fn run(
         max_epochs: p.max_epochs,
         patience: p.patience,
         threads,
+        seed: p.seed,
         ..FitOptions::default()
     };
     let params = model.trainable(init_head(

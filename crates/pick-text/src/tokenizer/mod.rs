@@ -6,6 +6,8 @@
 
 mod bpe;
 pub mod bundled;
+#[cfg(test)]
+mod parity;
 pub mod pattern;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

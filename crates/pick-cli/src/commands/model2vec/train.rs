@@ -67,6 +67,10 @@ pub struct TrainModel2vecArgs {
     #[arg(long)]
     pub regression: bool,
 
+    /// Seed of the head's initialization, the shuffles and the validation split.
+    #[arg(value_parser = crate::flags::py_int::<u64>, long, default_value_t = 42)]
+    pub seed: u64,
+
     /// Replace the output directory if it is not empty (it is swapped in whole at the end).
     #[arg(long)]
     pub overwrite: bool,
@@ -93,6 +97,7 @@ pub async fn run(args: TrainModel2vecArgs, g: Globals) -> Result<()> {
             LossClassWeight::Sqrt => ClassWeight::Sqrt,
         },
         regression: args.regression,
+        seed: args.seed,
         threads: args.rows.num_proc,
         overwrite: args.overwrite,
     };
