@@ -1,8 +1,9 @@
-//! pick's byte-level BPE against the `tokenizers` crate, Rust against Rust, on the same
-//! `tokenizer.json` (both bundled tokenizers) and the same texts (data-samples, 16 MB of code and
-//! prose), one thread each: MB/s and the ratio. The ids are the same
-//! (`crates/pick-text/src/tokenizer/parity.rs`); this measures whether the hand-written
-//! tokenizer earns its place (it must be at least 2x the crate).
+//! pick's hand-written tokenizers against the `tokenizers` crate, Rust against Rust, on the same
+//! `tokenizer.json` and the same texts (data-samples, 15 MB of code and prose), one thread each:
+//! MB/s and the ratio. The byte-level BPE (`pick-text`, both bundled tokenizers) and the BERT
+//! WordPiece fast path of Model2Vec (`pick-model2vec/src/wordpiece.rs`, potion-base's
+//! tokenizer). Their ids equal the crate's (`pick-text/src/tokenizer/parity.rs`, the tests in
+//! `wordpiece.rs`); this measures whether each earns its place (at least 2x the crate).
 //!
 //!     cargo bench --bench tokenize
 
@@ -93,4 +94,26 @@ fn main() {
             t_theirs / t_ours
         );
     }
+    let potion = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/model2vec/potion-8m-pca64");
+    let model = pick_model2vec::StaticModel::load(&potion).unwrap();
+    let (t_ours, n_ours) = best(|| {
+        texts
+            .iter()
+            .map(|t| model.fast_ids(t).expect("potion has the fast path").len())
+            .sum()
+    });
+    let (t_theirs, n_theirs) = best(|| {
+        texts
+            .iter()
+            .map(|t| model.crate_ids(t).unwrap().len())
+            .sum()
+    });
+    assert_eq!(n_ours, n_theirs, "potion: token counts differ");
+    println!(
+        "| potion (WordPiece) | {:.1} | {:.1} | {:.2}x |",
+        mb / t_ours,
+        mb / t_theirs,
+        t_theirs / t_ours
+    );
 }

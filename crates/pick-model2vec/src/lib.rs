@@ -9,6 +9,7 @@ mod head;
 mod model;
 mod save;
 pub mod train;
+mod wordpiece;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
