@@ -117,12 +117,8 @@ impl FastWordPiece {
         };
         let lowercase = norm["lowercase"].as_bool().unwrap_or(true);
         Some(FastWordPiece {
-            longest: vocab.keys().map(|k: &Box<str>| k.len()).max().unwrap_or(0),
-            longest_continuation: continuation
-                .keys()
-                .map(|k: &Box<str>| k.len())
-                .max()
-                .unwrap_or(0),
+            longest: vocab.keys().map(|k| k.len()).max().unwrap_or(0),
+            longest_continuation: continuation.keys().map(|k| k.len()).max().unwrap_or(0),
             vocab,
             continuation,
             unk,
