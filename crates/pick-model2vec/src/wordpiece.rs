@@ -83,8 +83,8 @@ impl FastWordPiece {
         }
         let prefix = model["continuing_subword_prefix"].as_str()?;
         let max_chars = model["max_input_chars_per_word"].as_u64()? as usize;
-        let mut vocab = FxHashMap::default();
-        let mut continuation = FxHashMap::default();
+        let mut vocab: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut continuation: FxHashMap<Box<str>, u32> = FxHashMap::default();
         for (token, id) in model["vocab"].as_object()? {
             let id = id.as_u64()? as u32;
             vocab.insert(token.as_str().into(), id);
