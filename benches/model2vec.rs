@@ -6,35 +6,18 @@
 //!
 //!     PICK_M2V_MODEL=~/.cache/pick-model2vec/potion-base-8M cargo bench --bench model2vec
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use pick_model2vec::StaticModel;
 
+#[path = "data_samples.rs"]
+mod data_samples;
+
 fn texts() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples");
-    let mut texts = Vec::new();
-    for split in ["train", "valid", "test"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(split))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files {
-            let mut s = String::new();
-            zstd::Decoder::new(std::fs::File::open(&f).unwrap())
-                .unwrap()
-                .read_to_string(&mut s)
-                .unwrap();
-            for line in s.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                texts.push(v["text"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    texts
+    data_samples::texts(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples"),
+    )
 }
 
 /// The first `n` bytes of a text, cut back to a character boundary.

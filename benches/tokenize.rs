@@ -7,32 +7,15 @@
 //!
 //!     cargo bench --bench tokenize
 
-use std::io::Read;
 use std::time::Instant;
 
+#[path = "data_samples.rs"]
+mod data_samples;
+
 fn texts() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples");
-    let mut texts = Vec::new();
-    for split in ["train", "valid", "test"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(split))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files {
-            let mut s = String::new();
-            zstd::Decoder::new(std::fs::File::open(&f).unwrap())
-                .unwrap()
-                .read_to_string(&mut s)
-                .unwrap();
-            for line in s.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                texts.push(v["text"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    texts
+    data_samples::texts(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples"),
+    )
 }
 
 /// Best of three runs, in seconds, and the ids produced (to keep the work observable).

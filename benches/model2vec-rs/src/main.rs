@@ -3,34 +3,13 @@
 //!
 //!     cargo run --release -- MODEL_DIR DATA_SAMPLES_DIR
 
-use std::io::Read;
 use std::time::Instant;
 
 use model2vec_rs::model::StaticModel;
 
-fn texts(root: &std::path::Path) -> Vec<String> {
-    let mut texts = Vec::new();
-    for split in ["train", "valid", "test"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(split))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files {
-            let mut s = String::new();
-            zstd::Decoder::new(std::fs::File::open(&f).unwrap())
-                .unwrap()
-                .read_to_string(&mut s)
-                .unwrap();
-            for line in s.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                texts.push(v["text"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    texts
-}
+#[path = "../../data_samples.rs"]
+mod data_samples;
+use data_samples::texts;
 
 fn head(t: &str, n: usize) -> &str {
     let mut end = n.min(t.len());

@@ -277,6 +277,10 @@ impl FastWordPiece {
 }
 
 #[cfg(test)]
+#[path = "../../../benches/data_samples.rs"]
+mod data_samples;
+
+#[cfg(test)]
 mod tests {
     use std::path::Path;
 
@@ -323,25 +327,11 @@ mod tests {
     #[test]
     fn ids_equal_the_tokenizers_crate_on_data_samples() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples");
-        let mut n = 0;
-        for split in ["train", "valid", "test"] {
-            let mut files: Vec<_> = std::fs::read_dir(root.join(split))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .collect();
-            files.sort();
-            for f in files {
-                let bytes = zstd::decode_all(std::fs::File::open(&f).unwrap()).unwrap();
-                let s = String::from_utf8(bytes).unwrap();
-                for line in s.lines() {
-                    let v: Value = serde_json::from_str(line).unwrap();
-                    check(v["text"].as_str().unwrap()).unwrap();
-                    n += 1;
-                }
-            }
+        let texts = super::data_samples::texts(&root);
+        assert_eq!(texts.len(), 2500);
+        for t in &texts {
+            check(t).unwrap();
         }
-        assert_eq!(n, 2500);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! pick's byte-level BPE against the `tokenizers` crate (0.23, the Rust core of Python's
 //! `tokenizers`, which bonepick uses) on the same `tokenizer.json`: the same ids for
 //! data-samples and for generated text that stresses the split patterns (numbers, contractions,
-//! whitespace runs, punctuation, scripts, emoji, control characters). The speed side of the
-//! comparison is `benches/tokenize.rs`.
+//! whitespace runs, punctuation, scripts, emoji, control characters; characters new in Unicode
+//! 16 aside, see `without_unicode_16`). The speed side of the comparison is
+//! `benches/tokenize.rs`.
 
-use std::io::Read;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -53,30 +53,14 @@ fn theirs(t: &tokenizers::Tokenizer, text: &str) -> Vec<u32> {
     t.encode_fast(text, false).unwrap().get_ids().to_vec()
 }
 
+#[path = "../../../../benches/data_samples.rs"]
+mod data_samples;
+
 /// Every text of data-samples (2,500 files of Rust code and READMEs).
 fn sample_texts() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples");
-    let mut texts = Vec::new();
-    for split in ["train", "valid", "test"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(split))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files {
-            let mut s = String::new();
-            zstd::Decoder::new(std::fs::File::open(&f).unwrap())
-                .unwrap()
-                .read_to_string(&mut s)
-                .unwrap();
-            for line in s.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                texts.push(v["text"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    texts
+    data_samples::texts(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples"),
+    )
 }
 
 #[test]
@@ -122,7 +106,24 @@ fn stress() -> impl Strategy<Value = String> {
         "\\PC{1,6}",
         any::<char>().prop_map(|c| c.to_string()),
     ];
-    proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    proptest::collection::vec(piece, 0..24).prop_map(|p| without_unicode_16(&p.concat()))
+}
+
+/// The text with every character Unicode 15.1 does not assign replaced by `?`. pick's split
+/// classes come from ICU's 15.1 tables, as close as Rust gets to the Unicode 15 tables of the
+/// Oniguruma inside Python's `tokenizers` (what bonepick runs); the Rust crate's `fancy-regex`
+/// uses Unicode 16, so for characters new in 16 (U+116D0, a Myanmar digit, splits `𑛐"A`
+/// differently) pick follows bonepick and the crate does not. Those are left out here.
+fn without_unicode_16(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if crate::unicode::category(c) == icu_properties::GeneralCategory::Unassigned {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 proptest! {
