@@ -27,9 +27,9 @@ fn model(path: &str) -> Result<Arc<StaticModel>> {
 }
 
 /// The model named by a constant first argument, at planning time. `None` while that argument
-/// is not a literal yet: pick plans its statements with placeholders for every value and binds
-/// them afterwards, and binding plans the types again with the literal (execution refuses a
-/// model that is still not a constant).
+/// is not a literal yet: pick plans its statements with every value as a bound parameter (`$1`)
+/// and binds them afterwards, and binding plans the types again with the literal (execution
+/// refuses a model that is still not a constant).
 fn planned(name: &str, args: &ReturnFieldArgs) -> Result<Option<Arc<StaticModel>>> {
     match args.scalar_arguments.first() {
         Some(Some(ScalarValue::Utf8(Some(p))))

@@ -4,6 +4,7 @@
 pub mod inputs;
 pub mod labelled;
 pub mod llm_rows;
+pub mod par;
 pub mod per_shard;
 pub mod shuffle;
 pub mod watch;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{PickError, Result};
+use crate::ops::par::threads;
 use crate::pipelines::{load_fasttext, usage};
 use crate::write::write_file;
 
@@ -71,7 +72,8 @@ pub fn examples<'a>(path: &Path, text: &'a str) -> Result<Vec<Example<'a>>> {
     Ok(out)
 }
 
-/// Every example's probability for every model label, on `threads` threads.
+/// Every example's probability for every model label, on `threads` threads (one scratch per
+/// thread, so not `par_map`).
 pub fn predict_all(model: &Model, lines: &[&str], threads: usize) -> Vec<Option<Vec<f32>>> {
     let chunk = lines.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
@@ -264,11 +266,7 @@ pub fn run(args: &EvalFasttextParams) -> Result<EvalReport> {
     classes.sort_unstable();
     classes.dedup();
     let lines: Vec<&str> = examples_all.iter().map(|e| e.line).collect();
-    let threads = if args.num_proc == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        args.num_proc
-    };
+    let threads = threads(args.num_proc);
     let column: Vec<Option<usize>> = classes.iter().map(|c| model.label_index(c)).collect();
     // A line with no word the model knows has no prediction; `fasttext test` leaves such lines
     // out, and so does this (they are counted and reported).

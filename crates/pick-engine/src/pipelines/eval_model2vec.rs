@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
 use crate::ops::labelled::{Labelled, LabelledSpec, labelled_rows, open_with_split, split_shards};
+use crate::ops::par::{par_map, threads};
 use crate::pipelines::eval_fasttext::{EvalResult, evaluate, round4};
-use crate::pipelines::train_model2vec::{number, pipeline_dir, threads};
+use crate::pipelines::train_model2vec::{number, pipeline_dir};
 use crate::pipelines::{load_model2vec, usage};
 use crate::write::write_file;
 
@@ -60,30 +61,11 @@ pub struct EvalModel2vecReport {
 
 /// The head's outputs for a batch of rows, on `threads` threads, in order.
 fn predict(model: &StaticModel, rows: &[Labelled<'_>], threads: usize) -> Result<Vec<Vec<f64>>> {
-    let chunk = rows.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|r| {
-                            model
-                                .predict(r.text)
-                                .map(|p| p.unwrap_or_default())
-                                .map_err(|e| {
-                                    PickError::Failed(format!("{}: row {}: {e}", r.file, r.row))
-                                })
-                        })
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for p in parts {
-            out.extend(p.join().expect("prediction threads do not panic")?);
-        }
-        Ok(out)
+    par_map(rows, threads, |r| {
+        model
+            .predict(r.text)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| PickError::Failed(format!("{}: row {}: {e}", r.file, r.row)))
     })
 }
 

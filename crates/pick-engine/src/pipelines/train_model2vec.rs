@@ -20,6 +20,7 @@ use crate::dataset::Dataset;
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
 use crate::ops::labelled::{Labelled, LabelledSpec, labelled_rows, open_with_split, split_shards};
+use crate::ops::par::{par_map, threads};
 use crate::pipelines::{load_model2vec, usage};
 use crate::write::{OutputDir, write_file};
 
@@ -115,42 +116,16 @@ pub struct TrainModel2vecReport {
     pub threads: usize,
 }
 
-/// The threads to use for `n` (0 = all cores).
-pub fn threads(n: usize) -> usize {
-    if n == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        n
-    }
-}
-
 /// Token ids of a batch's texts, on `threads` threads, in order.
 pub fn tokenize(
     model: &StaticModel,
     rows: &[Labelled<'_>],
     threads: usize,
 ) -> Result<Vec<Vec<u32>>> {
-    let chunk = rows.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|r| {
-                            model.ids(r.text).map_err(|e| {
-                                PickError::Failed(format!("{}: row {}: {e}", r.file, r.row))
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for p in parts {
-            out.extend(p.join().expect("tokenizing threads do not panic")?);
-        }
-        Ok(out)
+    par_map(rows, threads, |r| {
+        model
+            .ids(r.text)
+            .map_err(|e| PickError::Failed(format!("{}: row {}: {e}", r.file, r.row)))
     })
 }
 
