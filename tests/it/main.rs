@@ -18,5 +18,6 @@ mod fasttext_model;
 mod guarantees;
 mod metrics_sql;
 mod model2vec;
+mod object_store;
 mod roundtrip;
 mod slt;

@@ -47,6 +47,10 @@ pub enum PickError {
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),
 
+    /// An object store refused or failed a request; `url` is the object or prefix asked for.
+    #[error("{url}: {message}")]
+    Store { url: String, message: String },
+
     #[error("{}: {source}", path.display())]
     Parquet {
         path: PathBuf,

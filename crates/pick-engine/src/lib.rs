@@ -11,6 +11,7 @@ pub mod ops;
 pub mod pipelines;
 pub mod plan;
 pub mod session;
+pub mod store;
 pub mod units;
 pub mod write;
 

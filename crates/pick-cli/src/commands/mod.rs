@@ -35,6 +35,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SIZE", value_parser = crate::flags::parse_byte_size)]
     pub memory_limit: Option<u64>,
 
+    /// The S3-compatible server `s3://` URLs go to (MinIO, R2, GCS interop); default:
+    /// `AWS_ENDPOINT_URL`, else AWS. Credentials come from the environment and `~/.aws`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -96,6 +101,9 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<()> {
     if let Some(bytes) = cli.memory_limit {
         pick_engine::session::set_memory_limit(bytes as usize);
+    }
+    if let Some(url) = &cli.endpoint {
+        pick_engine::store::set_endpoint(url);
     }
     let g = Globals { quiet: cli.quiet };
     match cli.command {

@@ -77,11 +77,16 @@ pub struct Shard {
     pub format: ShardFormat,
     /// Size on disk in bytes (compressed size for compressed shards).
     pub size: u64,
+    /// The object, for a shard in a store (`path` then holds its URL).
+    pub object: Option<crate::store::Remote>,
 }
 
 /// Lists the shards under `root` (a directory, a single file, or a glob pattern), sorted by
 /// relative path so every run sees the same order.
 pub fn discover(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
+    if crate::store::is_url(root) {
+        return discover_remote(root);
+    }
     let is_glob = root.contains(['*', '?', '[']);
     let (base, files) = if is_glob {
         let base = glob_base(root);
@@ -136,11 +141,97 @@ pub fn discover(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
             split,
             format,
             size,
+            object: None,
         });
     }
     shards.sort_by(|a, b| a.rel.cmp(&b.rel));
     shards.dedup_by(|a, b| a.path == b.path);
     Ok((base, shards))
+}
+
+/// [`discover`] for a URL: one object, a prefix (every object under it), or a glob over keys
+/// (`*` within one path segment, `**` across them; a matching prefix brings everything under
+/// it, as a matching directory does locally).
+fn discover_remote(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
+    use crate::store::{Remote, read, write};
+    let location = Remote::parse(root)?;
+    let is_glob = location.key.contains(['*', '?', '[']);
+    let (base, listed) = if is_glob {
+        let literal: Vec<&str> = location
+            .key
+            .split('/')
+            .take_while(|c| !c.contains(['*', '?', '[']))
+            .collect();
+        let base = location.child_of_root(&literal.join("/"));
+        let pattern = glob::Pattern::new(&location.key).map_err(|e| PickError::Dataset {
+            path: root.into(),
+            message: format!("bad glob pattern: {e}"),
+        })?;
+        let opts = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
+        let prefix = if base.key.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", base.key)
+        };
+        let listed: Vec<(String, u64)> = write::list(&base)?
+            .into_iter()
+            .filter(|(rel, _)| {
+                let key = format!("{prefix}{rel}");
+                let parts: Vec<&str> = key.split('/').collect();
+                (1..=parts.len()).any(|n| pattern.matches_with(&parts[..n].join("/"), opts))
+            })
+            .collect();
+        (base, listed)
+    } else if ShardFormat::from_name(&location.key).is_some()
+        && let Ok(size) = read::size(&location)
+    {
+        let (dir, name) = location.key.rsplit_once('/').unwrap_or(("", &location.key));
+        (location.child_of_root(dir), vec![(name.to_string(), size)])
+    } else {
+        let listed = write::list(&location)?;
+        if listed.is_empty() {
+            return Err(PickError::Dataset {
+                path: root.into(),
+                message: "no such prefix or object".into(),
+            });
+        }
+        (location, listed)
+    };
+    if listed
+        .iter()
+        .any(|(rel, _)| rel.rsplit('/').next() == Some(write::WRITING_MARKER))
+    {
+        return Err(PickError::Dataset {
+            path: root.into(),
+            message: format!(
+                "a pick command was interrupted while writing here ({} is present): \
+                 rerun the command that writes it",
+                write::WRITING_MARKER
+            ),
+        });
+    }
+    let base_path = base.display_path();
+    let mut shards: Vec<Shard> = listed
+        .into_iter()
+        .filter_map(|(rel, size)| {
+            let name = rel.rsplit('/').next().unwrap_or(&rel);
+            let format = ShardFormat::from_name(name)?;
+            let object = base.child(&rel);
+            Some(Shard {
+                path: object.display_path(),
+                split: split_of(&base_path, &rel),
+                rel,
+                format,
+                size,
+                object: Some(object),
+            })
+        })
+        .collect();
+    shards.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((base_path, shards))
 }
 
 /// Every file under `dir`, following links to directories but entering each directory once

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use arrow::datatypes::Schema;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::dataset::discover::{Shard, ShardFormat};
 use crate::dataset::jtype::{JType, TypeOf, schema_of};
@@ -90,22 +89,11 @@ fn infer_shard(
     skip_bad: bool,
 ) -> Result<Vec<(String, JType)>> {
     match shard.format {
-        ShardFormat::Parquet => {
-            let file =
-                std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
-                PickError::Parquet {
-                    path: shard.path.clone(),
-                    source,
-                }
-            })?;
-            Ok(builder
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| (f.name().clone(), JType::from_field(f)))
-                .collect())
-        }
+        ShardFormat::Parquet => Ok(crate::dataset::source::parquet_schema(shard)?
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), JType::from_field(f)))
+            .collect()),
         ShardFormat::Arrow => Ok(crate::dataset::source::arrow_batches(shard)?
             .schema()
             .fields()

@@ -25,8 +25,11 @@ pub struct LineChunk {
 }
 
 pub fn open(shard: &Shard, codec: Codec) -> Result<Box<dyn Read + Send>> {
-    let file = File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
-    let buffered = BufReader::with_capacity(1 << 20, file);
+    let raw: Box<dyn Read + Send> = match &shard.object {
+        Some(object) => Box::new(crate::store::read::RangedReader::new(object, 0, shard.size)),
+        None => Box::new(File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?),
+    };
+    let buffered = BufReader::with_capacity(1 << 20, raw);
     Ok(match codec {
         Codec::Plain => Box::new(buffered),
         Codec::Zstd => Box::new(

@@ -15,6 +15,7 @@ use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_ch
 use crate::dataset::discover::{Shard, ShardFormat};
 use crate::dataset::lines::{Chunker, LineChunk};
 use crate::error::{PickError, Result};
+use crate::store::read::ParquetBatches;
 use crate::write::json_rows::RowWriter;
 
 /// Counters shared by every stream of a scan; commands report them when the scan ends.
@@ -123,28 +124,37 @@ fn read_parquet(
     shard: &Arc<Shard>,
     send: &dyn Fn(Result<Item>) -> bool,
 ) -> Result<bool> {
+    let layout = Arc::clone(&ctx.layout);
+    let data_cols = wanted_data_columns(ctx);
+    let names: Vec<String> = data_cols
+        .iter()
+        .map(|&i| layout.schema.field(i).name().clone())
+        .collect();
+    let roots = move |file_schema: &arrow::datatypes::Schema| -> Vec<usize> {
+        names
+            .iter()
+            .filter_map(|n| file_schema.index_of(n).ok())
+            .collect()
+    };
+    ctx.stats
+        .decoded_bytes
+        .fetch_add(shard.size, Ordering::Relaxed);
+    if let Some(object) = &shard.object {
+        let batches = ParquetBatches::open(object, shard.size, roots, ctx.batch_rows)?;
+        return emit_batches(ctx, shard, &data_cols, batches, send);
+    }
     let perr = |source| PickError::Parquet {
         path: shard.path.clone(),
         source,
     };
     let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
-    let file_schema = Arc::clone(builder.schema());
-    let layout = &ctx.layout;
-    let data_cols = wanted_data_columns(ctx);
-    let roots: Vec<usize> = data_cols
-        .iter()
-        .filter_map(|&i| file_schema.index_of(layout.schema.field(i).name()).ok())
-        .collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots(builder.schema()));
     let reader = builder
         .with_projection(mask)
         .with_batch_size(ctx.batch_rows)
         .build()
         .map_err(perr)?;
-    ctx.stats
-        .decoded_bytes
-        .fetch_add(shard.size, Ordering::Relaxed);
     emit_batches(
         ctx,
         shard,
@@ -152,6 +162,20 @@ fn read_parquet(
         reader.map(|b| b.map_err(|e| perr(e.into()))),
         send,
     )
+}
+
+/// The Arrow schema of a Parquet shard, from its footer.
+pub fn parquet_schema(shard: &Shard) -> Result<arrow::datatypes::SchemaRef> {
+    if let Some(object) = &shard.object {
+        return crate::store::read::parquet_schema(object, shard.size);
+    }
+    let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| PickError::Parquet {
+            path: shard.path.clone(),
+            source,
+        })?;
+    Ok(Arc::clone(builder.schema()))
 }
 
 /// An Arrow IPC shard's batches: the file format (`ARROW1` magic) or the stream format.
@@ -164,6 +188,17 @@ pub fn arrow_batches(
         path: shard.path.clone(),
         message: format!("not an Arrow IPC file or stream: {e}"),
     };
+    if let Some(object) = &shard.object {
+        // IPC files are read from their footer back: the object is fetched whole.
+        let bytes = crate::store::read::fetch(object)?;
+        let is_file = bytes.starts_with(b"ARROW1");
+        let cursor = std::io::Cursor::new(bytes);
+        return Ok(if is_file {
+            Box::new(arrow::ipc::reader::FileReader::try_new(cursor, None).map_err(aerr)?)
+        } else {
+            Box::new(arrow::ipc::reader::StreamReader::try_new(cursor, None).map_err(aerr)?)
+        });
+    }
     let mut file = std::fs::File::open(&shard.path).map_err(ioerr)?;
     let mut magic = [0u8; 6];
     let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";

@@ -12,6 +12,9 @@ use crate::error::{PickError, Result};
 pub struct PendingFile {
     tmp: PathBuf,
     dest: PathBuf,
+    /// The object the file becomes, for a destination in a store: it is written locally and
+    /// uploaded by `commit`.
+    remote: Option<crate::store::Remote>,
     done: bool,
 }
 
@@ -25,6 +28,17 @@ impl PendingFile {
     /// A temporary path for a file some other writer creates (fastText's C++ saves its models
     /// itself); `commit` moves it into place, dropping uncommitted removes it.
     pub fn reserve(dest: &Path) -> Result<PendingFile> {
+        if crate::store::is_url_path(dest) {
+            let remote = crate::store::Remote::parse(&dest.to_string_lossy())?;
+            let scratch = super::staging::local_scratch()?;
+            let name = remote.key.rsplit('/').next().unwrap_or("out").to_string();
+            return Ok(PendingFile {
+                tmp: scratch.join(name),
+                dest: dest.to_path_buf(),
+                remote: Some(remote),
+                done: false,
+            });
+        }
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| PickError::io(dir, e))?;
         }
@@ -35,6 +49,7 @@ impl PendingFile {
         Ok(PendingFile {
             tmp,
             dest: dest.to_path_buf(),
+            remote: None,
             done: false,
         })
     }
@@ -45,6 +60,14 @@ impl PendingFile {
     }
 
     pub fn commit(mut self) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            crate::store::write::upload_file(&self.tmp, remote)?;
+            let scratch = self.tmp.parent().unwrap_or(&self.tmp).to_path_buf();
+            let _ = std::fs::remove_dir_all(&scratch);
+            super::staging::unregister(&scratch);
+            self.done = true;
+            return Ok(());
+        }
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| PickError::io(&self.dest, e))?;
         super::staging::unregister(&self.tmp);
         self.done = true;
@@ -55,8 +78,14 @@ impl PendingFile {
 impl Drop for PendingFile {
     fn drop(&mut self) {
         if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-            super::staging::unregister(&self.tmp);
+            if self.remote.is_some() {
+                let scratch = self.tmp.parent().unwrap_or(&self.tmp).to_path_buf();
+                let _ = std::fs::remove_dir_all(&scratch);
+                super::staging::unregister(&scratch);
+            } else {
+                let _ = std::fs::remove_file(&self.tmp);
+                super::staging::unregister(&self.tmp);
+            }
         }
     }
 }

@@ -104,16 +104,54 @@ fn canonical(path: &Path) -> PathBuf {
     }
 }
 
+/// A local directory for what goes to a store: under `$TMPDIR`, named for this process so
+/// a later run can tell a dead run's leftovers (and remove them) from a live one's.
+pub(crate) fn local_scratch() -> Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = std::env::temp_dir();
+    let pid = std::process::id();
+    if NEXT.load(Ordering::Relaxed) == 0
+        && let Ok(entries) = std::fs::read_dir(&tmp)
+    {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(owner) = name
+                .strip_prefix("pick-upload-")
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if owner != pid as i32 && !alive(owner) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = tmp.join(format!(
+        "pick-upload-{pid}-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| PickError::io(&dir, e))?;
+    register(&dir);
+    Ok(dir)
+}
+
 /// The output directory of a command, being written.
 pub struct OutputDir {
     dest: PathBuf,
     staging: PathBuf,
+    /// Where the staged output is published, for an output in a store.
+    remote: Option<crate::store::Remote>,
     done: bool,
 }
 
 impl OutputDir {
     /// Checks `dest` against `inputs` and its contents, then makes the staging directory.
     pub fn prepare(dest: &Path, inputs: &[PathBuf], overwrite: bool) -> Result<OutputDir> {
+        if crate::store::is_url_path(dest) {
+            return OutputDir::prepare_remote(dest, inputs, overwrite);
+        }
         let target = canonical(dest);
         for input in inputs {
             let input = canonical(input);
@@ -158,6 +196,32 @@ impl OutputDir {
         Ok(OutputDir {
             dest: target,
             staging,
+            remote: None,
+            done: false,
+        })
+    }
+
+    /// An output in a store: checked there, staged in a local scratch directory, published
+    /// by `commit` (`store::write::publish`).
+    fn prepare_remote(dest: &Path, inputs: &[PathBuf], overwrite: bool) -> Result<OutputDir> {
+        let remote = crate::store::Remote::parse(&dest.to_string_lossy())?;
+        let url = format!("{}/", remote.url());
+        for input in inputs {
+            let input = input.to_string_lossy();
+            let input = format!("{}/", input.trim_end_matches('/'));
+            if input.starts_with(&url) || url.starts_with(&input) {
+                return Err(PickError::Usage(format!(
+                    "the output {} overlaps the input {}: write somewhere else",
+                    remote.url(),
+                    input.trim_end_matches('/')
+                )));
+            }
+        }
+        crate::store::write::check_output(&remote, overwrite)?;
+        Ok(OutputDir {
+            dest: remote.display_path(),
+            staging: local_scratch()?,
+            remote: Some(remote),
             done: false,
         })
     }
@@ -169,7 +233,10 @@ impl OutputDir {
 
     /// Moves the staging directory into place: the complete output appears at once.
     pub fn commit(mut self) -> Result<()> {
-        if self.dest.exists() {
+        if let Some(remote) = &self.remote {
+            crate::store::write::publish(&self.staging, remote)?;
+            let _ = std::fs::remove_dir_all(&self.staging);
+        } else if self.dest.exists() {
             exchange(&self.staging, &self.dest)?;
             // The staging path now holds the previous output.
             let _ = std::fs::remove_dir_all(&self.staging);

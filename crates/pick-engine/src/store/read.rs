@@ -1,0 +1,275 @@
+//! Reading objects: a sequential reader that keeps several ranged GETs in flight ahead of the
+//! decompressor, Parquet through the crate's async reader (row groups' column chunks fetched
+//! as coalesced ranges), and whole small objects.
+
+use std::collections::VecDeque;
+use std::io::Read;
+
+use arrow::array::RecordBatch;
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+
+use super::{Remote, block_on, spawn};
+use crate::error::{PickError, Result};
+
+/// Bytes per ranged GET: large enough that request latency is amortised, small enough that
+/// `AHEAD` of them per reader stay well inside memory.
+const RANGE_BYTES: u64 = 8 << 20;
+/// GETs in flight per reader.
+const AHEAD: usize = 4;
+
+/// An object read front to back as `std::io::Read`, `AHEAD` ranges fetched concurrently
+/// ahead of the reader. Dropping it cancels the fetches.
+pub struct RangedReader {
+    chunks: async_channel::Receiver<Result<Bytes>>,
+    current: Bytes,
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RangedReader {
+    /// Reads `object` (of `size` bytes) from `start` to its end.
+    pub fn new(object: &Remote, start: u64, size: u64) -> RangedReader {
+        let (tx, rx) = async_channel::bounded(AHEAD);
+        let (store, path, url) = (object.store.clone(), object.path(), object.url());
+        let ranges: Vec<_> = (start..size)
+            .step_by(RANGE_BYTES as usize)
+            .map(|s| s..(s + RANGE_BYTES).min(size))
+            .collect();
+        let task_url = url.clone();
+        let task = spawn(async move {
+            let mut fetches = futures::stream::iter(ranges)
+                .map(|r| {
+                    let (store, path) = (store.clone(), path.clone());
+                    async move { store.get_range(&path, r).await }
+                })
+                .buffered(AHEAD);
+            while let Some(got) = fetches.next().await {
+                let item = got.map_err(|e| super::store_error(&task_url, e));
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        RangedReader {
+            chunks: rx,
+            current: Bytes::new(),
+            url,
+            task,
+        }
+    }
+}
+
+impl Drop for RangedReader {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Read for RangedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.recv_blocking() {
+                Ok(Ok(bytes)) => self.current = bytes,
+                Ok(Err(e)) => return Err(std::io::Error::other(e)),
+                // The fetches ended: the object is read.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+impl std::fmt::Debug for RangedReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RangedReader({})", self.url)
+    }
+}
+
+/// A whole object in memory (Arrow IPC shards, which need to seek; models; small files).
+pub fn fetch(object: &Remote) -> Result<Bytes> {
+    let (store, path, url) = (object.store.clone(), object.path(), object.url());
+    block_on(async move {
+        let got = store
+            .get(&path)
+            .await
+            .map_err(|e| super::store_error(&url, e))?;
+        got.bytes().await.map_err(|e| super::store_error(&url, e))
+    })
+}
+
+/// The size of an object, or a not-found error naming it.
+pub fn size(object: &Remote) -> Result<u64> {
+    let (store, path, url) = (object.store.clone(), object.path(), object.url());
+    block_on(async move {
+        store
+            .head(&path)
+            .await
+            .map(|m| m.size)
+            .map_err(|e| super::store_error(&url, e))
+    })
+}
+
+/// A Parquet object for the crate's async reader: footer, column chunks and ranges fetched
+/// with ranged GETs (several ranges of a row group in one coalesced call).
+struct ParquetObject {
+    object: Remote,
+    path: object_store::path::Path,
+    size: u64,
+}
+
+impl ParquetObject {
+    fn new(object: &Remote, size: u64) -> ParquetObject {
+        ParquetObject {
+            object: object.clone(),
+            path: object.path(),
+            size,
+        }
+    }
+}
+
+impl parquet::arrow::async_reader::AsyncFileReader for ParquetObject {
+    fn get_bytes(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> futures::future::BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        Box::pin(async move {
+            self.object
+                .store
+                .get_range(&self.path, range)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        })
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<std::ops::Range<u64>>,
+    ) -> futures::future::BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        Box::pin(async move {
+            self.object
+                .store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        })
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a parquet::arrow::arrow_reader::ArrowReaderOptions>,
+    ) -> futures::future::BoxFuture<
+        'a,
+        parquet::errors::Result<std::sync::Arc<parquet::file::metadata::ParquetMetaData>>,
+    > {
+        Box::pin(async move {
+            let size = self.size;
+            let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .load_and_finish(self, size)
+                .await?;
+            Ok(std::sync::Arc::new(metadata))
+        })
+    }
+}
+
+/// A Parquet object's batches of the root columns `columns` (by name), read with the crate's
+/// async reader: each row group's column chunks are fetched as a few coalesced ranges.
+pub struct ParquetBatches {
+    stream: Option<parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObject>>,
+    url: String,
+    pending: VecDeque<RecordBatch>,
+}
+
+impl ParquetBatches {
+    pub fn open(
+        object: &Remote,
+        size: u64,
+        wanted: impl Fn(&arrow::datatypes::Schema) -> Vec<usize> + Send + 'static,
+        batch_rows: usize,
+    ) -> Result<ParquetBatches> {
+        use parquet::arrow::ParquetRecordBatchStreamBuilder;
+        use parquet::arrow::ProjectionMask;
+        let url = object.url();
+        let reader = ParquetObject::new(object, size);
+        let err_url = url.clone();
+        let stream = block_on(async move {
+            let builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
+            let roots = wanted(builder.schema());
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder
+                .with_projection(mask)
+                .with_batch_size(batch_rows)
+                .build()
+        })
+        .map_err(|source| PickError::Parquet {
+            path: err_url.into(),
+            source,
+        })?;
+        Ok(ParquetBatches {
+            stream: Some(stream),
+            url,
+            pending: VecDeque::new(),
+        })
+    }
+}
+
+impl Iterator for ParquetBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        if let Some(b) = self.pending.pop_front() {
+            return Some(Ok(b));
+        }
+        let mut stream = self.stream.take()?;
+        // A few batches per trip to the I/O runtime.
+        let (stream, got) = block_on(async move {
+            let mut got = Vec::new();
+            while got.len() < 4 {
+                match stream.next().await {
+                    Some(Ok(b)) => got.push(Ok(b)),
+                    Some(Err(e)) => {
+                        got.push(Err(e));
+                        break;
+                    }
+                    None => return (None, got),
+                }
+            }
+            (Some(stream), got)
+        });
+        self.stream = stream;
+        for b in got {
+            match b {
+                Ok(b) => self.pending.push_back(b),
+                Err(source) => {
+                    self.stream = None;
+                    return Some(Err(PickError::Parquet {
+                        path: self.url.clone().into(),
+                        source,
+                    }));
+                }
+            }
+        }
+        self.pending.pop_front().map(Ok)
+    }
+}
+
+/// The Arrow schema of a Parquet object, from its footer.
+pub fn parquet_schema(object: &Remote, size: u64) -> Result<arrow::datatypes::SchemaRef> {
+    use parquet::arrow::ParquetRecordBatchStreamBuilder;
+    let url = object.url();
+    let reader = ParquetObject::new(object, size);
+    block_on(async move {
+        ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map(|b| b.schema().clone())
+    })
+    .map_err(|source| PickError::Parquet {
+        path: url.into(),
+        source,
+    })
+}

@@ -1,0 +1,563 @@
+//! Datasets and outputs in an S3-compatible store: moto's server on 127.0.0.1, which
+//! `scripts/s3-setup.sh` installs from PyPI (the README's test command runs it). Every command
+//! gets the same bytes whether its inputs and outputs are local or in the bucket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::common::{files_under, s, samples, stderr, stdout};
+
+/// The `moto_server` that `scripts/s3-setup.sh` installs, from its export or its cache.
+fn moto_server() -> PathBuf {
+    let path = std::env::var_os("PICK_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/pick-s3/venv/bin/moto_server"))
+                .unwrap_or_default()
+        });
+    assert!(
+        path.is_file(),
+        "moto_server is missing ({}): run the tests with `bash scripts/test.sh`, which \
+         installs it",
+        path.display()
+    );
+    path
+}
+
+/// A moto server for this test binary, stopped when the binary exits (a shell watches the
+/// test process and kills the server when it is gone).
+struct Moto {
+    endpoint: String,
+    _child: Child,
+}
+
+fn start_moto(auth: bool) -> Moto {
+    let server = moto_server();
+    let script = format!(
+        "'{}' -H 127.0.0.1 -p 0 & m=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $m",
+        server.display(),
+        std::process::id()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if auth {
+        // moto checks signatures against its own IAM users once this many requests are done.
+        cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+    }
+    let mut child = cmd.spawn().expect("moto_server starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let endpoint = loop {
+        let line = lines
+            .next()
+            .expect("moto_server printed its address")
+            .unwrap();
+        if let Some(i) = line.find("http://127.0.0.1:") {
+            break line[i..].trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "moto_server did not start");
+    };
+    // Keep draining its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Moto {
+        endpoint,
+        _child: child,
+    }
+}
+
+fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| start_moto(false))
+}
+
+/// One unsigned HTTP/1.1 request to the server (moto takes them when it does not check
+/// signatures): the status code and the body.
+fn request(endpoint: &str, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, response[split..].to_vec())
+}
+
+fn http(endpoint: &str, method: &str, path: &str) -> u16 {
+    request(endpoint, method, path, b"").0
+}
+
+/// Copies the files under `local` to `bucket/prefix/`, byte for byte.
+fn put_dir(local: &Path, bucket: &str, prefix: &str) {
+    for (rel, bytes) in files_under(local) {
+        let (status, _) = request(
+            &moto().endpoint,
+            "PUT",
+            &format!("/{bucket}/{prefix}/{rel}"),
+            &bytes,
+        );
+        assert_eq!(status, 200, "PUT {rel}");
+    }
+}
+
+/// The test user's own client of `bucket` (moto keeps objects private to the user that wrote
+/// them, so unsigned reads are refused).
+fn signed<T>(bucket: &str, f: impl AsyncFnOnce(&object_store::aws::AmazonS3) -> T) -> T {
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&moto().endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("testing")
+        .with_secret_access_key("testing")
+        .build()
+        .unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f(&store))
+}
+
+/// Whether the object `bucket/key` exists.
+fn exists(bucket: &str, key: &str) -> bool {
+    use object_store::ObjectStoreExt;
+    signed(bucket, async |store| {
+        store
+            .head(&object_store::path::Path::from(key))
+            .await
+            .is_ok()
+    })
+}
+
+/// The objects under `bucket/prefix/`, by key relative to it, byte for byte.
+fn get_dir(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use futures::TryStreamExt;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    signed(bucket, async |store| {
+        let listed: Vec<_> = store
+            .list(Some(&object_store::path::Path::from(prefix)))
+            .try_collect()
+            .await
+            .unwrap();
+        let mut out = std::collections::BTreeMap::new();
+        for meta in listed {
+            let bytes = store
+                .get(&meta.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let key = meta.location.as_ref()[prefix.len() + 1..].to_string();
+            out.insert(key, bytes.to_vec());
+        }
+        out
+    })
+}
+
+/// A fresh bucket on the shared server.
+fn bucket(name: &str) -> String {
+    let status = http(&moto().endpoint, "PUT", &format!("/{name}"));
+    assert_eq!(status, 200, "bucket {name} created");
+    name.to_string()
+}
+
+/// Runs pick against the moto server.
+fn pick_s3(args: &[&str]) -> Output {
+    pick_at(&moto().endpoint, args, &[])
+}
+
+fn pick_at(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pick"));
+    cmd.args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("PICK_STORE_RETRIES", "1")
+        .env("PICK_STORE_RETRY_SECONDS", "5");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("pick runs")
+}
+
+fn ok(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what}: {}", stderr(&o));
+    stdout(&o)
+}
+
+fn assert_same(
+    a: &std::collections::BTreeMap<String, Vec<u8>>,
+    b: &std::collections::BTreeMap<String, Vec<u8>>,
+) {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "same files"
+    );
+    for (k, v) in a {
+        assert!(v == &b[k], "{k} differs");
+    }
+}
+
+/// A bucket's output without its completion marker, which a local output does not have.
+fn output(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = get_dir(bucket, prefix);
+    let manifest = files.remove("_SUCCESS").expect("the completion marker");
+    let listed: Vec<&str> = std::str::from_utf8(&manifest).unwrap().lines().collect();
+    assert_eq!(listed, files.keys().map(String::as_str).collect::<Vec<_>>());
+    files
+}
+
+#[test]
+fn sql_reads_a_bucket_as_it_reads_a_directory() {
+    let b = bucket("sql-read");
+    let url = format!("s3://{b}/data");
+    put_dir(&samples(), &b, "data");
+    let q = "SELECT _split, count(*) AS n, sum(length(text)) AS chars FROM s GROUP BY 1 ORDER BY 1";
+    let local = ok(
+        pick_s3(&["sql", "-d", &format!("s={}", s(&samples())), q]),
+        "local",
+    );
+    let remote = ok(pick_s3(&["sql", "-d", &format!("s={url}"), q]), "s3");
+    assert_eq!(local, remote);
+    // Paths in FROM, a split prefix and a glob over keys.
+    let from = ok(
+        pick_s3(&[
+            "sql",
+            &format!("SELECT count(*) AS n FROM '{url}/train/*.jsonl.zst'"),
+        ]),
+        "glob",
+    );
+    let split = ok(
+        pick_s3(&["sql", &format!("SELECT count(*) AS n FROM '{url}/train'")]),
+        "prefix",
+    );
+    assert_eq!(from, split);
+    let local_train = ok(
+        pick_s3(&[
+            "sql",
+            &format!("SELECT count(*) AS n FROM '{}/train'", s(&samples())),
+        ]),
+        "local",
+    );
+    assert_eq!(split, local_train);
+}
+
+#[test]
+fn commands_round_trip_through_a_bucket() {
+    let b = bucket("round-trip");
+    let tmp = tempfile::tempdir().unwrap();
+    let local = |n: &str| tmp.path().join(n);
+    let url = |n: &str| format!("s3://{b}/{n}");
+    let input = samples();
+    // Each command: all local, then local -> s3, s3 -> s3 and s3 -> local.
+    type Cmd<'a> = &'a dyn Fn(&str, &str) -> Vec<String>;
+    let commands: Vec<(&str, Cmd)> = vec![
+        ("export", &|i, o| {
+            ["export", "-i", i, "-o", o, "--format", "parquet"]
+                .map(String::from)
+                .to_vec()
+        }),
+        ("transform", &|i, o| {
+            [
+                "transform-dataset",
+                "-i",
+                i,
+                "-o",
+                o,
+                "-l",
+                "{text: .text, n: (.text | length)}",
+            ]
+            .map(String::from)
+            .to_vec()
+        }),
+        ("reshard", &|i, o| {
+            ["reshard-dataset", "-i", i, "-o", o, "-n", "3", "-t", "0.8"]
+                .map(String::from)
+                .to_vec()
+        }),
+        ("infer", &|i, o| {
+            [
+                "infer-fasttext",
+                "-m",
+                "MODEL",
+                "-i",
+                i,
+                "-o",
+                o,
+                "-c",
+                "clf",
+            ]
+            .map(String::from)
+            .to_vec()
+        }),
+        ("convert", &|i, o| {
+            [
+                "convert-to-fasttext",
+                "-i",
+                i,
+                "-o",
+                o,
+                "-ll",
+                ".metadata.code_quality.score",
+                "--auto",
+                "3",
+            ]
+            .map(String::from)
+            .to_vec()
+        }),
+    ];
+    let model = samples().join("fasttext/binary");
+    let run = |args: Vec<String>| {
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| {
+                if a == "MODEL" {
+                    s(&model).to_string()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(pick_s3(&refs), &args.join(" "));
+    };
+    put_dir(&input, &b, "in");
+    for (name, cmd) in commands {
+        let all_local = local(&format!("{name}-local"));
+        run(cmd(s(&input), s(&all_local)));
+        // A report names its input and output; the rest of it is the same.
+        let expected = |i: &str, o: &str| {
+            let mut files = files_under(&all_local);
+            if let Some(r) = files.get_mut("report.yaml") {
+                *r = String::from_utf8_lossy(r)
+                    .replace(&format!(": {}\n", s(&input)), &format!(": {i}\n"))
+                    .replace(&format!(": {}\n", s(&all_local)), &format!(": {o}\n"))
+                    .into_bytes();
+            }
+            files
+        };
+        let (a, b2) = (url(&format!("{name}-a")), url(&format!("{name}-b")));
+        run(cmd(s(&input), &a));
+        assert_same(&expected(s(&input), &a), &output(&b, &format!("{name}-a")));
+        run(cmd(&url("in"), &b2));
+        assert_same(
+            &expected(&url("in"), &b2),
+            &output(&b, &format!("{name}-b")),
+        );
+        let back = local(&format!("{name}-back"));
+        run(cmd(&url("in"), s(&back)));
+        assert_same(&expected(&url("in"), s(&back)), &files_under(&back));
+    }
+}
+
+#[test]
+fn an_output_in_a_bucket_is_the_local_output() {
+    let b = bucket("same-bytes");
+    let tmp = tempfile::tempdir().unwrap();
+    let local = tmp.path().join("local");
+    ok(
+        pick_s3(&[
+            "reshard-dataset",
+            "-i",
+            s(&samples()),
+            "-o",
+            s(&local),
+            "-n",
+            "4",
+        ]),
+        "local",
+    );
+    let url = format!("s3://{b}/out");
+    ok(
+        pick_s3(&[
+            "reshard-dataset",
+            "-i",
+            s(&samples()),
+            "-o",
+            &url,
+            "-n",
+            "4",
+        ]),
+        "s3",
+    );
+    assert_same(&files_under(&local), &output(&b, "out"));
+    // Overwriting needs --overwrite, as locally.
+    let o = pick_s3(&[
+        "reshard-dataset",
+        "-i",
+        s(&samples()),
+        "-o",
+        &url,
+        "-n",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--overwrite"), "{}", stderr(&o));
+}
+
+#[test]
+fn errors_name_the_url_and_leave_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A bucket that does not exist, as input and as output.
+    let o = pick_s3(&["sql", "SELECT count(*) FROM 's3://no-such-bucket/x'"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("s3://no-such-bucket/x"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pick_s3(&[
+        "export",
+        "-i",
+        s(&samples()),
+        "-o",
+        "s3://no-such-bucket/out",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("s3://no-such-bucket"), "{}", stderr(&o));
+    // A server that answers 500 to everything.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in server.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let o = pick_at(
+        &format!("http://{addr}"),
+        &["sql", "SELECT count(*) FROM 's3://any/data'"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("s3://any/data"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("500"), "{}", stderr(&o));
+    // Nothing local was made for an s3:// output (pick once wrote a folder named `s3:`).
+    let o = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .current_dir(tmp.path())
+        .args([
+            "export",
+            "-i",
+            s(&samples()),
+            "-o",
+            "s3://no-such-bucket/out",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("PICK_STORE_RETRIES", "0")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn wrong_credentials_are_refused_with_the_url() {
+    static AUTH: OnceLock<Moto> = OnceLock::new();
+    let auth = AUTH.get_or_init(|| start_moto(true));
+    let o = pick_at(
+        &auth.endpoint,
+        &["sql", "SELECT count(*) FROM 's3://private/data'"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("s3://private/data"), "{err}");
+    assert!(err.contains("403") || err.contains("denied"), "{err}");
+    assert!(!err.contains("testing"), "a credential was printed: {err}");
+}
+
+#[test]
+fn a_killed_upload_leaves_no_finished_output_and_a_rerun_completes() {
+    let b = bucket("crash");
+    let tmp = tempfile::tempdir().unwrap();
+    // One shard well past the single-PUT size, so it goes up as a multipart upload.
+    let input = tmp.path().join("big/train/shard.jsonl");
+    std::fs::create_dir_all(input.parent().unwrap()).unwrap();
+    let mut text = String::new();
+    let line = "x".repeat(1000);
+    for i in 0..60_000 {
+        text.push_str(&format!("{{\"id\":{i},\"text\":\"{line}\"}}\n"));
+    }
+    std::fs::write(&input, &text).unwrap();
+    let input_dir = tmp.path().join("big");
+    let url = format!("s3://{b}/out");
+    let args = [
+        "export",
+        "-i",
+        s(&input_dir),
+        "-o",
+        &url,
+        "--format",
+        "jsonl",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as the publish has begun (the writing marker is up).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !exists(&b, "out/_PICK_WRITING") {
+        assert!(Instant::now() < deadline, "the upload never started");
+        assert!(child.try_wait().unwrap().is_none(), "pick ended first");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !exists(&b, "out/train/shard.jsonl"),
+        "a half upload is visible"
+    );
+    assert!(!exists(&b, "out/_SUCCESS"));
+    // Reading it is refused, and says why.
+    let o = pick_s3(&["sql", &format!("SELECT count(*) FROM '{url}'")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    // A rerun (it overwrites what the killed run began) finishes the job.
+    let mut rerun: Vec<&str> = args.to_vec();
+    rerun.push("--overwrite");
+    ok(pick_s3(&rerun), "rerun");
+    assert!(exists(&b, "out/train/shard.jsonl"));
+    assert!(exists(&b, "out/_SUCCESS"));
+    assert!(!exists(&b, "out/_PICK_WRITING"));
+    let n = ok(
+        pick_s3(&["sql", &format!("SELECT count(*) AS n FROM '{url}'")]),
+        "count",
+    );
+    assert!(n.contains("60000"), "{n}");
+}
