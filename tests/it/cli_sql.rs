@@ -219,3 +219,71 @@ fn a_closed_pipe_is_not_a_failure() {
         );
     }
 }
+
+/// What the scan skips shows in `EXPLAIN ANALYZE`: a `_split` filter opens only that split's
+/// shards, and a filter on a Parquet column with statistics skips row groups.
+#[test]
+fn explain_analyze_counts_what_the_scan_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scan_metrics = |sql: &str| {
+        let out = crate::common::pick_ok(&["sql", sql]);
+        let line = out
+            .lines()
+            .find(|l| l.contains("DatasetScan"))
+            .unwrap_or_else(|| panic!("no scan in {out}"))
+            .to_string();
+        let count = move |name: &str| -> u64 {
+            let at = line.find(&format!("{name}=")).expect(name) + name.len() + 1;
+            line[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap()
+        };
+        (
+            count("shards_opened"),
+            count("row_groups_read"),
+            count("row_groups_pruned"),
+        )
+    };
+    let samples = crate::common::samples();
+    let q = format!(
+        "EXPLAIN ANALYZE SELECT count(*) FROM '{}' WHERE _split = 'test'",
+        crate::common::s(&samples)
+    );
+    // data-samples has 6 shards, one of them under test/.
+    assert_eq!(scan_metrics(&q).0, 1);
+
+    // 200,000 rows in order: Parquet row groups of 65,536 rows, the first two wholly below.
+    let rows: String = (0..200_000).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+    crate::common::write_file(&tmp.path().join("json/a.jsonl"), rows.as_bytes());
+    let pq = tmp.path().join("pq");
+    crate::common::pick_ok(&[
+        "export",
+        "-q",
+        "-i",
+        crate::common::s(&tmp.path().join("json")),
+        "-o",
+        crate::common::s(&pq),
+    ]);
+    let q = |w: &str| {
+        format!(
+            "EXPLAIN ANALYZE SELECT count(*) FROM '{}' WHERE {w}",
+            crate::common::s(&pq)
+        )
+    };
+    assert_eq!(scan_metrics(&q("n >= 150000")), (1, 2, 2));
+    assert_eq!(scan_metrics(&q("n < 0")), (1, 0, 4));
+    assert_eq!(scan_metrics(&q("n % 2 = 0")), (1, 4, 0));
+    let count = crate::common::pick_ok(&[
+        "sql",
+        "--format",
+        "csv",
+        &format!(
+            "SELECT count(*) AS c FROM '{}' WHERE n >= 150000",
+            crate::common::s(&pq)
+        ),
+    ]);
+    assert!(count.contains("50000"), "{count}");
+}

@@ -14,9 +14,13 @@ use crate::dataset::conform::conform;
 use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_chunk};
 use crate::dataset::discover::{Shard, ShardFormat};
 use crate::dataset::lines::{Chunker, LineChunk};
+use crate::dataset::prune::kept_row_groups;
 use crate::error::{PickError, Result};
 use crate::store::read::ParquetBatches;
 use crate::write::json_rows::RowWriter;
+use datafusion::physical_optimizer::pruning::PruningPredicate;
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
+use parquet::file::metadata::ParquetMetaData;
 
 /// Counters shared by every stream of a scan; commands report them when the scan ends.
 #[derive(Debug, Default)]
@@ -43,6 +47,36 @@ pub struct ScanContext {
     pub skip_bad_rows: bool,
     pub stats: Arc<ScanStats>,
     pub batch_rows: usize,
+    /// The query's filters as a predicate over Parquet row-group statistics.
+    pub pruning: Option<Arc<PruningPredicate>>,
+    /// What `EXPLAIN ANALYZE` shows of the scan.
+    pub metrics: ScanMetrics,
+}
+
+/// Counters of one scan, shown by `EXPLAIN ANALYZE`: the shards it opened (pruned ones are
+/// never opened) and the Parquet row groups it read and skipped on their statistics.
+#[derive(Debug, Clone)]
+pub struct ScanMetrics {
+    pub shards_opened: Count,
+    pub row_groups_read: Count,
+    pub row_groups_pruned: Count,
+}
+
+impl ScanMetrics {
+    pub fn new(set: &ExecutionPlanMetricsSet) -> ScanMetrics {
+        let counter = |name: &'static str| MetricBuilder::new(set).global_counter(name);
+        ScanMetrics {
+            shards_opened: counter("shards_opened"),
+            row_groups_read: counter("row_groups_read"),
+            row_groups_pruned: counter("row_groups_pruned"),
+        }
+    }
+
+    /// Row groups kept out of `total`, counted.
+    fn row_groups(&self, kept: &[usize], total: usize) {
+        self.row_groups_read.add(kept.len());
+        self.row_groups_pruned.add(total - kept.len());
+    }
 }
 
 impl ScanContext {
@@ -75,6 +109,7 @@ pub fn produce(
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(shard) = shards.get(i) else { return };
+        ctx.metrics.shards_opened.add(1);
         let result = match shard.format {
             ShardFormat::JsonLines(codec) => read_lines(ctx, shard, codec, send),
             ShardFormat::Parquet => read_parquet(ctx, shard, send),
@@ -136,11 +171,21 @@ fn read_parquet(
             .filter_map(|n| file_schema.index_of(n).ok())
             .collect()
     };
+    let (pruning, metrics) = (ctx.pruning.clone(), ctx.metrics.clone());
+    let row_groups = move |meta: &ParquetMetaData, file_schema: &arrow::datatypes::Schema| {
+        let total = meta.num_row_groups();
+        let kept = match &pruning {
+            Some(p) => kept_row_groups(p, meta, file_schema, &layout.schema),
+            None => (0..total).collect(),
+        };
+        metrics.row_groups(&kept, total);
+        kept
+    };
     ctx.stats
         .decoded_bytes
         .fetch_add(shard.size, Ordering::Relaxed);
     if let Some(object) = &shard.object {
-        let batches = ParquetBatches::open(object, shard.size, roots, ctx.batch_rows)?;
+        let batches = ParquetBatches::open(object, shard.size, roots, row_groups, ctx.batch_rows)?;
         return emit_batches(ctx, shard, &data_cols, batches, send);
     }
     let perr = |source| PickError::Parquet {
@@ -150,8 +195,10 @@ fn read_parquet(
     let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots(builder.schema()));
+    let kept = row_groups(builder.metadata(), builder.schema());
     let reader = builder
         .with_projection(mask)
+        .with_row_groups(kept)
         .with_batch_size(ctx.batch_rows)
         .build()
         .map_err(perr)?;

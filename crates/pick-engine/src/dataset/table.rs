@@ -31,8 +31,10 @@ use futures::StreamExt;
 use crate::dataset::decode::{Projection, TableLayout, Virtual};
 use crate::dataset::discover::{Shard, discover};
 use crate::dataset::infer::{InferRows, infer_schema};
-use crate::dataset::source::{Item, ScanContext, ScanStats, produce};
+use crate::dataset::source::{Item, ScanContext, ScanMetrics, ScanStats, produce};
 use crate::error::{PickError, Result};
+use datafusion::physical_optimizer::pruning::PruningPredicate;
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
 
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -158,15 +160,9 @@ impl TableProvider for DatasetTable {
         &self,
         filters: &[&Expr],
     ) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| match shard_filter(f) {
-                Some((v, _)) if self.dataset.layout.virtuals.contains(&v) => {
-                    TableProviderFilterPushDown::Inexact
-                }
-                _ => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
+        // Every filter comes to `scan`: those on `_split`/`_file` prune shards, the others
+        // Parquet row groups. DataFusion still applies them all to the rows.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
     async fn scan(
@@ -189,11 +185,17 @@ impl TableProvider for DatasetTable {
         let projection = Projection::new(&self.dataset.layout, projection)
             .map_err(PickError::into_datafusion)?;
         let partitions = state.config().target_partitions().max(1);
+        let pruning = shards
+            .iter()
+            .any(|s| s.format == crate::dataset::ShardFormat::Parquet)
+            .then(|| crate::dataset::prune::predicate(state, &self.dataset.layout.schema, filters))
+            .flatten();
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.dataset),
             shards,
             projection,
             partitions,
+            pruning,
         )))
     }
 }
@@ -206,6 +208,7 @@ pub struct ScanExec {
     ctx: Arc<ScanContext>,
     partitions: usize,
     props: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
     /// The shared queue of the current execution and how many partitions have joined it.
     queue: Mutex<Option<(ItemReceiver, usize)>>,
 }
@@ -225,6 +228,7 @@ impl ScanExec {
         shards: Vec<Arc<Shard>>,
         projection: Projection,
         partitions: usize,
+        pruning: Option<Arc<PruningPredicate>>,
     ) -> Self {
         // Every partition takes chunks of a shard in file order, so over one shard each partition
         // is sorted by `_row`: `ORDER BY _row` becomes a streaming merge, not a sort.
@@ -245,14 +249,18 @@ impl ScanExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
+        let metrics = ExecutionPlanMetricsSet::new();
         let ctx = Arc::new(ScanContext {
             layout: Arc::clone(&dataset.layout),
             projection,
             skip_bad_rows: dataset.options.skip_bad_rows,
             stats: Arc::clone(&dataset.stats),
             batch_rows: Dataset::BATCH_ROWS,
+            pruning,
+            metrics: ScanMetrics::new(&metrics),
         });
         ScanExec {
+            metrics,
             dataset,
             shards: Arc::new(shards),
             ctx,
@@ -326,6 +334,10 @@ impl ExecutionPlan for ScanExec {
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
     }
 
     fn apply_expressions(

@@ -190,6 +190,12 @@ impl ParquetBatches {
         object: &Remote,
         size: u64,
         wanted: impl Fn(&arrow::datatypes::Schema) -> Vec<usize> + Send + 'static,
+        row_groups: impl Fn(
+            &parquet::file::metadata::ParquetMetaData,
+            &arrow::datatypes::Schema,
+        ) -> Vec<usize>
+        + Send
+        + 'static,
         batch_rows: usize,
     ) -> Result<ParquetBatches> {
         use parquet::arrow::ParquetRecordBatchStreamBuilder;
@@ -201,8 +207,10 @@ impl ParquetBatches {
             let builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
             let roots = wanted(builder.schema());
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            let kept = row_groups(builder.metadata(), builder.schema());
             builder
                 .with_projection(mask)
+                .with_row_groups(kept)
                 .with_batch_size(batch_rows)
                 .build()
         })
