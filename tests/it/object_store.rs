@@ -332,16 +332,18 @@ fn commands_round_trip_through_a_bucket() {
             .to_vec()
         }),
     ];
+    // Runs reading the bucket take the model from it too.
     let model = samples().join("fasttext/binary");
+    put_dir(&model, &b, "models/binary");
+    let model_url = url("models/binary");
     let run = |args: Vec<String>| {
+        let remote = args.contains(&url("in"));
         let args: Vec<String> = args
             .into_iter()
-            .map(|a| {
-                if a == "MODEL" {
-                    s(&model).to_string()
-                } else {
-                    a
-                }
+            .map(|a| match (a == "MODEL", remote) {
+                (true, true) => model_url.clone(),
+                (true, false) => s(&model).to_string(),
+                _ => a,
             })
             .collect();
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -94,17 +94,18 @@ fn metadata_struct(dataset: &Dataset, classifier: &str, prediction: &str) -> Str
 /// The model's file or folder, its labels, and the SQL function that scores with it; the
 /// model is read (or fails) here, before anything is written.
 fn classifier(p: &InferParams) -> Result<(PathBuf, Vec<String>, &'static str)> {
+    let local = crate::store::local::materialize(&p.model)?;
     Ok(match p.kind {
         Classifier::Fasttext => {
-            let model = load_fasttext(&p.model)?;
+            let model = load_fasttext(&local)?;
             (
-                model_file(&p.model),
+                model_file(&local),
                 model.labels().to_vec(),
                 "fasttext_predict",
             )
         }
         Classifier::Model2vec => {
-            let dir = pipeline_dir(&p.model);
+            let dir = pipeline_dir(&local);
             let model = load_model2vec(&dir)?;
             let Some(head) = &model.head else {
                 return Err(usage(format!(

@@ -447,6 +447,9 @@ fn report_yaml(p: &TrainModel2vecParams, batch_size: usize, best: &Check, epochs
 /// Where a model name points: a folder, or a Hugging Face id already in the local hub cache
 /// (`$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`). pick does not download.
 pub fn resolve_model(name: &str) -> Result<PathBuf> {
+    if crate::store::is_url(name) {
+        return crate::store::local::materialize(Path::new(name));
+    }
     let path = Path::new(name);
     if path.is_dir() {
         return Ok(path.to_path_buf());
