@@ -13,11 +13,11 @@ use crate::common::{s, stderr, stdout, write_file};
 /// The server and model `scripts/llm-setup.sh` installs, from its exports or its cache.
 fn installed() -> (PathBuf, PathBuf) {
     let cache = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/pick-llm/venv"))
+        .map(|h| PathBuf::from(h).join(".cache/pick-llm/venv-xllamacpp"))
         .unwrap_or_default();
     let server = std::env::var_os("PICK_LLM_SERVER")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cache.join("bin/llama-server-vulkan"));
+        .unwrap_or_else(|| cache.join("bin/pick-llama-server"));
     let model = std::env::var_os("PICK_LLM_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

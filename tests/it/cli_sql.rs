@@ -287,3 +287,55 @@ fn explain_analyze_counts_what_the_scan_skips() {
     ]);
     assert!(count.contains("50000"), "{count}");
 }
+
+/// A big uncompressed shard is cut into byte ranges read by different partitions: every row is
+/// read once, a bad row's error names its line in the whole file, and `_row` (which a range
+/// cannot number) still counts from the file's start.
+#[test]
+fn a_big_plain_shard_is_split_on_line_boundaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = 700_000u64;
+    let pad = "x".repeat(80);
+    let mut text: String = (0..rows)
+        .map(|n| format!("{{\"n\":{n},\"t\":\"{pad}\"}}\n"))
+        .collect();
+    let path = tmp.path().join("big.jsonl");
+    write_file(&path, text.as_bytes());
+    assert!(
+        text.len() > 64 << 20,
+        "bigger than two of the smallest ranges"
+    );
+    let table = s(&path);
+
+    let plan = pick_ok(&["sql", &format!("EXPLAIN SELECT sum(n) FROM '{table}'")]);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores > 1 {
+        assert!(!plan.contains("partitions=1,"), "{plan}");
+    }
+    let got = pick_ok(&[
+        "sql",
+        "--format",
+        "csv",
+        &format!("SELECT count(*), sum(n), count(DISTINCT n), max(_row) FROM '{table}'"),
+    ]);
+    let sum = rows * (rows - 1) / 2;
+    assert_eq!(
+        got.lines().nth(1),
+        Some(format!("{rows},{sum},{rows},{}", rows - 1).as_str()),
+        "{got}"
+    );
+
+    // A bad row far into the file, in the last range.
+    let at = text.len() - 100 * 1000;
+    let line_start = text[..at].rfind('\n').unwrap() + 1;
+    let line_no = text[..line_start].matches('\n').count() + 1;
+    text.replace_range(line_start..line_start + 1, "[");
+    write_file(&path, text.as_bytes());
+    let o = pick(&["sql", &format!("SELECT sum(n) FROM '{table}'")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("big.jsonl:{line_no}:")),
+        "line {line_no}: {}",
+        stderr(&o)
+    );
+}

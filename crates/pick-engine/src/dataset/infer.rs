@@ -41,9 +41,10 @@ impl InferRows {
 /// JSON object is an error naming its file and line, as the scan reports it, unless
 /// `skip_bad` (then the scan counts it).
 pub fn infer_schema(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool) -> Result<Schema> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(shards.len().max(1));
+    // Shards in a store are read at the speed of request latency, not of the cores.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let remote = shards.iter().any(|s| s.object.is_some());
+    let threads = if remote { cores.max(16) } else { cores }.min(shards.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     /// Each thread's shards: (shard index, row type).
     type Found = Vec<(usize, Vec<(String, JType)>)>;

@@ -5,7 +5,8 @@
 //! they start at, so errors name the line and `_row` is exact whatever thread decodes them.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::dataset::discover::{Codec, Shard};
@@ -22,14 +23,14 @@ pub struct LineChunk {
     pub first_line: u64,
     /// 0-based row index (non-blank lines before this chunk) of the first row in `data`.
     pub first_row: u64,
+    /// Byte offset in the shard that `first_line` and `first_row` count from: 0, or the
+    /// first line of a byte range of the shard (whose position in the file is not counted
+    /// unless an error needs it: `absolute_line`).
+    pub origin: u64,
 }
 
 pub fn open(shard: &Shard, codec: Codec) -> Result<Box<dyn Read + Send>> {
-    let raw: Box<dyn Read + Send> = match &shard.object {
-        Some(object) => Box::new(crate::store::read::RangedReader::new(object, 0, shard.size)),
-        None => Box::new(File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?),
-    };
-    let buffered = BufReader::with_capacity(1 << 20, raw);
+    let buffered = BufReader::with_capacity(1 << 20, open_raw(shard, 0)?);
     Ok(match codec {
         Codec::Plain => Box::new(buffered),
         Codec::Zstd => Box::new(
@@ -38,6 +39,115 @@ pub fn open(shard: &Shard, codec: Codec) -> Result<Box<dyn Read + Send>> {
         ),
         Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
     })
+}
+
+/// The shard's stored bytes from `start` on.
+fn open_raw(shard: &Shard, start: u64) -> Result<Box<dyn Read + Send>> {
+    Ok(match &shard.object {
+        Some(object) => Box::new(crate::store::read::RangedReader::new(
+            object, start, shard.size,
+        )),
+        None => {
+            let mut file = File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
+            if start > 0 {
+                file.seek(SeekFrom::Start(start))
+                    .map_err(|e| PickError::io(&shard.path, e))?;
+            }
+            Box::new(file)
+        }
+    })
+}
+
+/// The lines of an uncompressed shard whose first byte lies in a byte range, so that the
+/// ranges of a split shard read every line exactly once: reading starts a byte early and
+/// skips to the end of the line it lands in, and the line crossing the range's end is read
+/// to its end.
+struct RangeLines<R> {
+    inner: R,
+    /// Offset in the shard of the next byte `inner` gives.
+    pos: u64,
+    end: u64,
+    skipping: bool,
+    done: bool,
+    /// Offset of the first byte given out, once known.
+    first: Option<u64>,
+}
+
+impl<R: Read> RangeLines<R> {
+    fn new(inner: R, read_from: u64, range: &Range<u64>) -> Self {
+        RangeLines {
+            inner,
+            pos: read_from,
+            end: range.end,
+            skipping: range.start > 0,
+            done: range.start >= range.end,
+            first: (range.start == 0).then_some(0),
+        }
+    }
+}
+
+impl<R: Read> Read for RangeLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.done || buf.is_empty() {
+                return Ok(0);
+            }
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            let at = self.pos;
+            self.pos += n as u64;
+            let mut from = 0;
+            if self.skipping {
+                let Some(i) = memchr::memchr(b'\n', &buf[..n]) else {
+                    continue;
+                };
+                self.skipping = false;
+                // A newline at or past `end - 1` ends a line that begins at or past `end`.
+                if at + i as u64 >= self.end - 1 {
+                    self.done = true;
+                    return Ok(0);
+                }
+                from = i + 1;
+                self.first = Some(at + from as u64);
+            }
+            // The range's last line ends at the first newline at or past `end - 1`.
+            let last = (self.end - 1).saturating_sub(at) as usize;
+            let mut to = n;
+            if last < n
+                && let Some(j) = memchr::memchr(b'\n', &buf[last.max(from)..n])
+            {
+                to = last.max(from) + j + 1;
+                self.done = true;
+            }
+            buf.copy_within(from..to, 0);
+            if to > from {
+                return Ok(to - from);
+            }
+        }
+    }
+}
+
+/// The 1-based line number in the whole shard of line `line` counted from byte `origin` (the
+/// start of a line): the newlines before `origin` are counted, reading the shard again.
+pub fn absolute_line(shard: &Shard, origin: u64, line: u64) -> Result<u64> {
+    if origin == 0 {
+        return Ok(line);
+    }
+    let mut reader = BufReader::with_capacity(1 << 20, open_raw(shard, 0)?).take(origin);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut before = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(before + line),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PickError::io(&shard.path, e)),
+        };
+        before += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
 }
 
 /// A blank line (only ASCII whitespace) is skipped, not an error (bonepick B16).
@@ -73,6 +183,8 @@ pub struct Chunker {
     next_line: u64,
     next_row: u64,
     eof: bool,
+    /// Where the lines of a byte range start in the shard, once known (0 for a whole shard).
+    origin: Option<Arc<std::sync::atomic::AtomicU64>>,
     /// Decompressed bytes produced so far.
     pub bytes: u64,
 }
@@ -80,15 +192,44 @@ pub struct Chunker {
 impl Chunker {
     pub fn new(shard: Arc<Shard>, codec: Codec) -> Result<Chunker> {
         let reader = open(&shard, codec)?;
-        Ok(Chunker {
+        Ok(Chunker::over(shard, reader, None))
+    }
+
+    /// The lines of an uncompressed shard that begin in `range`; their line numbers count
+    /// from the range's first line (`LineChunk::origin`), and `_row` is not known.
+    pub fn range(shard: Arc<Shard>, range: Range<u64>) -> Result<Chunker> {
+        let read_from = range.start.saturating_sub(1);
+        let lines = RangeLines::new(open_raw(&shard, read_from)?, read_from, &range);
+        let origin = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reader = OriginOf {
+            lines,
+            origin: Arc::clone(&origin),
+        };
+        let reader = Box::new(BufReader::with_capacity(1 << 20, reader));
+        Ok(Chunker::over(shard, reader, Some(origin)))
+    }
+
+    fn over(
+        shard: Arc<Shard>,
+        reader: Box<dyn Read + Send>,
+        origin: Option<Arc<std::sync::atomic::AtomicU64>>,
+    ) -> Chunker {
+        Chunker {
             shard,
             reader,
             carry: Vec::new(),
             next_line: 1,
             next_row: 0,
             eof: false,
+            origin,
             bytes: 0,
-        })
+        }
+    }
+
+    fn origin(&self) -> u64 {
+        self.origin
+            .as_ref()
+            .map_or(0, |o| o.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// `pending`: bytes read but not yet cut into a chunk, whose complete lines count too.
@@ -99,9 +240,10 @@ impl Chunker {
             }
             _ => format!("cannot read: {e}"),
         };
+        let line = self.next_line - 1 + memchr::memchr_iter(b'\n', pending).count() as u64;
         PickError::BadShard {
             file: self.shard.rel.clone(),
-            line: self.next_line - 1 + memchr::memchr_iter(b'\n', pending).count() as u64,
+            line: absolute_line(&self.shard, self.origin(), line).unwrap_or(line),
             message,
         }
     }
@@ -170,6 +312,84 @@ impl Chunker {
             data: buf,
             first_line,
             first_row,
+            origin: self.origin(),
         }))
+    }
+}
+
+/// A `RangeLines` that publishes where its lines start, for the chunker that owns it behind
+/// a `BufReader`.
+struct OriginOf<R> {
+    lines: RangeLines<R>,
+    origin: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for OriginOf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.lines.read(buf)?;
+        if let Some(first) = self.lines.first {
+            self.origin
+                .store(first, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gives 1, 2 or 3 bytes per read, so lines end at every place in a read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 += 1;
+            let n = (self.1 % 3 + 1).min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Every way of cutting a text into byte ranges gives each line to exactly one range.
+    #[test]
+    fn byte_ranges_read_every_line_once() {
+        let texts: [&[u8]; 5] = [
+            b"a\nbb\n\nccc\ndddd\ne",
+            b"a\nbb\nccc\n",
+            b"\n\n\n",
+            b"one long line without a newline",
+            b"x\r\ny\r\n",
+        ];
+        for text in texts {
+            for cuts in 1..=text.len() {
+                let step = text.len().div_ceil(cuts) as u64;
+                let mut got = Vec::new();
+                let mut start = 0u64;
+                while start < text.len() as u64 {
+                    let range = start..(start + step).min(text.len() as u64);
+                    let read_from = range.start.saturating_sub(1);
+                    let trickle = Trickle(&text[read_from as usize..], 0);
+                    let mut r = RangeLines::new(trickle, read_from, &range);
+                    let mut piece = Vec::new();
+                    r.read_to_end(&mut piece).unwrap();
+                    if !piece.is_empty() {
+                        let first = r.first.expect("known once read") as usize;
+                        assert_eq!(&text[first..first + piece.len()], &piece[..]);
+                        assert!(first == 0 || text[first - 1] == b'\n');
+                    }
+                    got.extend_from_slice(&piece);
+                    start = range.end;
+                }
+                assert_eq!(
+                    got,
+                    text,
+                    "{} ranges of {:?}",
+                    cuts,
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod infer;
 pub mod json_value;
 pub mod jtype;
 pub mod lines;
+pub mod partition;
 pub mod prune;
 pub mod source;
 pub mod table;

@@ -2,7 +2,7 @@
 //! read Parquet row groups into batches, and hand both to the decoding streams.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{
     ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder, UInt64Array, new_null_array,
@@ -13,7 +13,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::dataset::conform::conform;
 use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_chunk};
 use crate::dataset::discover::{Shard, ShardFormat};
-use crate::dataset::lines::{Chunker, LineChunk};
+use crate::dataset::lines::{Chunker, LineChunk, absolute_line};
+use crate::dataset::partition::Piece;
 use crate::dataset::prune::kept_row_groups;
 use crate::error::{PickError, Result};
 use crate::store::read::ParquetBatches;
@@ -89,7 +90,20 @@ impl ScanContext {
                 &chunk,
                 self.skip_bad_rows,
                 &self.stats.bad_rows,
-            )?,
+            )
+            .map_err(|e| match e {
+                // A range's line numbers count from its first line; an error counts the rest.
+                PickError::BadRow {
+                    file,
+                    line,
+                    message,
+                } if chunk.origin > 0 => PickError::BadRow {
+                    file,
+                    line: absolute_line(&chunk.shard, chunk.origin, line).unwrap_or(line),
+                    message,
+                },
+                e => e,
+            })?,
         };
         self.stats
             .rows
@@ -98,29 +112,33 @@ impl ScanContext {
     }
 }
 
-/// Reads shards `shards[next..]` (claiming each with `next`) and sends their items until the
-/// shards run out or the receiving side hangs up. Returns false if it hung up.
-pub fn produce(
-    ctx: &ScanContext,
-    shards: &[Arc<Shard>],
-    next: &AtomicUsize,
-    send: &dyn Fn(Result<Item>) -> bool,
-) {
-    loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(shard) = shards.get(i) else { return };
-        ctx.metrics.shards_opened.add(1);
-        let result = match shard.format {
-            ShardFormat::JsonLines(codec) => read_lines(ctx, shard, codec, send),
-            ShardFormat::Parquet => read_parquet(ctx, shard, send),
-            ShardFormat::Arrow => read_arrow(ctx, shard, send),
+/// Reads `pieces` in order and sends their items until they run out or the receiving side
+/// hangs up.
+pub fn produce(ctx: &ScanContext, pieces: &[Piece], send: &dyn Fn(Result<Item>) -> bool) {
+    for piece in pieces {
+        let shard = &piece.shard;
+        if piece.opens_shard() {
+            ctx.metrics.shards_opened.add(1);
+        }
+        let result = match (shard.format, &piece.range) {
+            (ShardFormat::JsonLines(_), Some(range)) => {
+                Chunker::range(Arc::clone(shard), range.clone())
+                    .and_then(|c| read_lines(ctx, c, send))
+            }
+            (ShardFormat::JsonLines(codec), None) => {
+                Chunker::new(Arc::clone(shard), codec).and_then(|c| read_lines(ctx, c, send))
+            }
+            (ShardFormat::Parquet, _) => read_parquet(ctx, shard, send),
+            (ShardFormat::Arrow, _) => read_arrow(ctx, shard, send),
         };
         match result {
             Ok(true) => {
                 ctx.stats
                     .stored_bytes
-                    .fetch_add(shard.size, Ordering::Relaxed);
-                ctx.stats.shards_done.fetch_add(1, Ordering::Relaxed);
+                    .fetch_add(piece.bytes(), Ordering::Relaxed);
+                if piece.ends_shard() {
+                    ctx.stats.shards_done.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Ok(false) => return,
             Err(e) => {
@@ -133,11 +151,9 @@ pub fn produce(
 
 fn read_lines(
     ctx: &ScanContext,
-    shard: &Arc<Shard>,
-    codec: crate::dataset::discover::Codec,
+    mut chunker: Chunker,
     send: &dyn Fn(Result<Item>) -> bool,
 ) -> Result<bool> {
-    let mut chunker = Chunker::new(Arc::clone(shard), codec)?;
     let mut reported = 0;
     while let Some(chunk) = chunker.next_chunk()? {
         ctx.stats

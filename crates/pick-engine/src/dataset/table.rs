@@ -1,14 +1,14 @@
 //! A dataset as a DataFusion table: `DatasetTable` (the TableProvider) and `ScanExec`.
 //!
-//! With several partitions, reader threads feed one shared queue of chunks that every
-//! partition decodes from, so both many small shards and one huge shard use every core.
-//! With one partition (commands that mirror input files use it), chunks are decoded in
-//! parallel but returned in file order.
+//! Each partition of a scan reads the shards (or byte ranges of a shard) that
+//! `partition::assign` gave it, on a reader thread of its own, and decodes its chunks in
+//! order. A partition decodes several chunks at once when there are more cores than
+//! partitions, so one compressed shard still uses every core; with one partition
+//! (commands that mirror input files use it) the rows come in file order.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::compute::SortOptions;
 use arrow::datatypes::SchemaRef;
@@ -31,7 +31,8 @@ use futures::StreamExt;
 use crate::dataset::decode::{Projection, TableLayout, Virtual};
 use crate::dataset::discover::{Shard, discover};
 use crate::dataset::infer::{InferRows, infer_schema};
-use crate::dataset::source::{Item, ScanContext, ScanMetrics, ScanStats, produce};
+use crate::dataset::partition::{Piece, assign};
+use crate::dataset::source::{ScanContext, ScanMetrics, ScanStats, produce};
 use crate::error::{PickError, Result};
 use datafusion::physical_optimizer::pruning::PruningPredicate;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
@@ -200,24 +201,24 @@ impl TableProvider for DatasetTable {
     }
 }
 
-type ItemReceiver = async_channel::Receiver<Result<Item>>;
-
 pub struct ScanExec {
     dataset: Arc<Dataset>,
-    shards: Arc<Vec<Arc<Shard>>>,
+    shards: usize,
+    /// Each partition's pieces.
+    groups: Arc<Vec<Vec<Piece>>>,
+    /// Chunks a partition decodes at once: the cores shared among the partitions.
+    decoders: usize,
     ctx: Arc<ScanContext>,
-    partitions: usize,
     props: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
-    /// The shared queue of the current execution and how many partitions have joined it.
-    queue: Mutex<Option<(ItemReceiver, usize)>>,
 }
 
 impl fmt::Debug for ScanExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScanExec")
             .field("root", &self.dataset.root)
-            .field("shards", &self.shards.len())
+            .field("shards", &self.shards)
+            .field("partitions", &self.groups.len())
             .finish()
     }
 }
@@ -230,9 +231,10 @@ impl ScanExec {
         partitions: usize,
         pruning: Option<Arc<PruningPredicate>>,
     ) -> Self {
-        // Every partition takes chunks of a shard in file order, so over one shard each partition
+        // Every partition reads its shards in file order, so over one shard each partition
         // is sorted by `_row`: `ORDER BY _row` becomes a streaming merge, not a sort.
         let schema = Arc::clone(&projection.schema);
+        let wants_row = projection.wants(Virtual::Row);
         let row_order = match schema.index_of(Virtual::Row.name()) {
             Ok(i) if shards.len() == 1 => vec![vec![PhysicalSortExpr::new(
                 Arc::new(PhysicalColumn::new(Virtual::Row.name(), i)),
@@ -243,9 +245,14 @@ impl ScanExec {
             )]],
             _ => vec![],
         };
+        // Fewer partitions than asked for when there are fewer pieces: DataFusion spreads
+        // the batches itself when the plan above gains from it.
+        let groups = assign(&shards, partitions, !wants_row);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let decoders = cores.div_ceil(groups.len()).max(1);
         let props = PlanProperties::new(
             EquivalenceProperties::new_with_orderings(schema, row_order),
-            Partitioning::UnknownPartitioning(partitions),
+            Partitioning::UnknownPartitioning(groups.len()),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -262,45 +269,12 @@ impl ScanExec {
         ScanExec {
             metrics,
             dataset,
-            shards: Arc::new(shards),
+            shards: shards.len(),
+            groups: Arc::new(groups),
+            decoders,
             ctx,
-            partitions,
             props: Arc::new(props),
-            queue: Mutex::new(None),
         }
-    }
-
-    /// Starts `readers` threads over all shards, sending into a queue holding `depth` items.
-    fn start_readers(&self, readers: usize, depth: usize) -> ItemReceiver {
-        let (tx, rx) = async_channel::bounded(depth);
-        let next = Arc::new(AtomicUsize::new(0));
-        for _ in 0..readers.max(1) {
-            let (tx, next, ctx, shards) = (
-                tx.clone(),
-                Arc::clone(&next),
-                Arc::clone(&self.ctx),
-                Arc::clone(&self.shards),
-            );
-            std::thread::spawn(move || {
-                produce(&ctx, &shards, &next, &|item| tx.send_blocking(item).is_ok());
-            });
-        }
-        rx
-    }
-
-    fn shared_queue(&self) -> ItemReceiver {
-        let mut slot = self.queue.lock().expect("scan queue lock");
-        let (rx, joined) = match slot.take() {
-            Some((rx, joined)) => (rx, joined + 1),
-            None => {
-                let readers = self.shards.len().min(self.partitions);
-                (self.start_readers(readers, 2 * self.partitions + 2), 1)
-            }
-        };
-        if joined < self.partitions {
-            *slot = Some((rx.clone(), joined));
-        }
-        rx
     }
 }
 
@@ -308,9 +282,10 @@ impl DisplayAs for ScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "DatasetScan: root={}, shards={}, columns=[{}]",
+            "DatasetScan: root={}, shards={}, partitions={}, columns=[{}]",
             self.dataset.root.display(),
-            self.shards.len(),
+            self.shards,
+            self.groups.len(),
             self.ctx
                 .projection
                 .schema
@@ -356,32 +331,39 @@ impl ExecutionPlan for ScanExec {
 
     fn execute(
         &self,
-        _partition: usize,
+        partition: usize,
         _context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
         let schema = Arc::clone(&self.ctx.projection.schema);
+        let pieces = self.groups.get(partition).cloned().ok_or_else(|| {
+            datafusion::error::DataFusionError::Internal(format!(
+                "scan partition {partition} of {}",
+                self.groups.len()
+            ))
+        })?;
+        let (tx, rx) = async_channel::bounded(2 * self.decoders + 2);
+        let reader_ctx = Arc::clone(&self.ctx);
+        std::thread::spawn(move || {
+            produce(&reader_ctx, &pieces, &|item| tx.send_blocking(item).is_ok());
+        });
         let ctx = Arc::clone(&self.ctx);
-        if self.partitions == 1 {
-            // One partition: decode chunks on blocking threads, in file order.
-            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let rx = self.start_readers(1, 2 * threads);
-            let stream = rx
-                .map(move |item| {
-                    let ctx = Arc::clone(&ctx);
-                    tokio::task::spawn_blocking(move || item.and_then(|i| ctx.decode(i)))
-                })
-                .buffered(threads)
-                .map(|joined| match joined {
-                    Ok(r) => r.map_err(PickError::into_datafusion),
-                    Err(e) => Err(datafusion::error::DataFusionError::External(Box::new(e))),
-                });
+        if self.decoders == 1 {
+            let stream = rx.map(move |item| {
+                item.and_then(|i| ctx.decode(i))
+                    .map_err(PickError::into_datafusion)
+            });
             return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)));
         }
-        let rx = self.shared_queue();
-        let stream = rx.map(move |item| {
-            item.and_then(|i| ctx.decode(i))
-                .map_err(PickError::into_datafusion)
-        });
+        let stream = rx
+            .map(move |item| {
+                let ctx = Arc::clone(&ctx);
+                tokio::task::spawn_blocking(move || item.and_then(|i| ctx.decode(i)))
+            })
+            .buffered(self.decoders)
+            .map(|joined| match joined {
+                Ok(r) => r.map_err(PickError::into_datafusion),
+                Err(e) => Err(datafusion::error::DataFusionError::External(Box::new(e))),
+            });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
 }

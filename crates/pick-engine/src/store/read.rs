@@ -13,14 +13,18 @@ use object_store::ObjectStoreExt;
 use super::{Remote, block_on, spawn};
 use crate::error::{PickError, Result};
 
-/// Bytes per ranged GET: large enough that request latency is amortised, small enough that
-/// `AHEAD` of them per reader stay well inside memory.
+/// Bytes of the largest ranged GET: large enough that request latency is amortised, small
+/// enough that `AHEAD` of them per reader stay well inside memory.
 const RANGE_BYTES: u64 = 8 << 20;
-/// GETs in flight per reader.
+/// The first GET, from which sizes double up to `RANGE_BYTES`: a reader that stops early
+/// (schema inference reads a shard's first rows) fetches little more than it reads.
+const FIRST_RANGE_BYTES: u64 = 1 << 20;
+/// GETs in flight per reader, once it has read as many ranges.
 const AHEAD: usize = 4;
 
-/// An object read front to back as `std::io::Read`, `AHEAD` ranges fetched concurrently
-/// ahead of the reader. Dropping it cancels the fetches.
+/// An object read front to back as `std::io::Read`, up to `AHEAD` ranges fetched concurrently
+/// ahead of the reader (one at first, one more per range delivered). Dropping it cancels the
+/// fetches.
 pub struct RangedReader {
     chunks: async_channel::Receiver<Result<Bytes>>,
     current: Bytes,
@@ -33,24 +37,34 @@ impl RangedReader {
     pub fn new(object: &Remote, start: u64, size: u64) -> RangedReader {
         let (tx, rx) = async_channel::bounded(AHEAD);
         let (store, path, url) = (object.store.clone(), object.path(), object.url());
-        let ranges: Vec<_> = (start..size)
-            .step_by(RANGE_BYTES as usize)
-            .map(|s| s..(s + RANGE_BYTES).min(size))
-            .collect();
+        let mut ranges = Vec::new();
+        let (mut at, mut len) = (start, FIRST_RANGE_BYTES);
+        while at < size {
+            let end = (at + len).min(size);
+            ranges.push(at..end);
+            at = end;
+            len = (len * 2).min(RANGE_BYTES);
+        }
         let task_url = url.clone();
         let task = spawn(async move {
-            let mut fetches = futures::stream::iter(ranges)
-                .map(|r| {
+            let mut pending = ranges.into_iter();
+            let mut inflight = futures::stream::FuturesOrdered::new();
+            let mut delivered = 0usize;
+            loop {
+                while inflight.len() < (delivered + 1).min(AHEAD) {
+                    let Some(r) = pending.next() else { break };
                     let (store, path) = (store.clone(), path.clone());
-                    async move { store.get_range(&path, r).await }
-                })
-                .buffered(AHEAD);
-            while let Some(got) = fetches.next().await {
+                    inflight.push_back(async move { store.get_range(&path, r).await });
+                }
+                let Some(got) = inflight.next().await else {
+                    return;
+                };
                 let item = got.map_err(|e| super::store_error(&task_url, e));
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
                 }
+                delivered += 1;
             }
         });
         RangedReader {
@@ -280,4 +294,41 @@ pub fn parquet_schema(object: &Remote, size: u64) -> Result<arrow::datatypes::Sc
         path: url.into(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+    use object_store::{ObjectStore, PutPayload};
+    use std::sync::Arc;
+
+    #[test]
+    fn ranged_reads_give_the_object_back_from_any_offset() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let bytes: Vec<u8> = (0..(21u32 << 20) + 12_345)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let object = Remote {
+            store: Arc::clone(&store),
+            root: "mem://b".into(),
+            key: "dir/x.bin".into(),
+        };
+        let (s, p, b) = (Arc::clone(&store), object.path(), bytes.clone());
+        block_on(async move { s.put(&p, PutPayload::from(b)).await.unwrap() });
+        let size = bytes.len() as u64;
+        for start in [0, 1, (1 << 20) - 1, 5 << 20, size - 1, size] {
+            let mut out = Vec::new();
+            RangedReader::new(&object, start, size)
+                .read_to_end(&mut out)
+                .unwrap();
+            assert!(out == bytes[start as usize..], "from {start}");
+        }
+        // A missing object is an error naming its URL.
+        let missing = object.child_of_root("nope");
+        let err = RangedReader::new(&missing, 0, 10)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("mem://b/nope"), "{err}");
+    }
 }
