@@ -339,3 +339,56 @@ fn a_big_plain_shard_is_split_on_line_boundaries() {
         stderr(&o)
     );
 }
+
+/// A dataset's inferred schema is kept, keyed by its shards' names, sizes and modification
+/// times: opening it again reads no shard before the query, and a changed shard is inferred
+/// anew.
+#[test]
+fn inferred_schemas_are_kept_until_a_shard_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let shard = tmp.path().join("d/a.jsonl");
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let write = |text: &str, modified: std::time::SystemTime| {
+        write_file(&shard, text.as_bytes());
+        let f = std::fs::File::options().write(true).open(&shard).unwrap();
+        f.set_modified(modified).unwrap();
+    };
+    let query = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pick"))
+            .args(["sql", "--format", "csv"])
+            .arg(format!("SELECT * FROM '{}'", s(&tmp.path().join("d"))))
+            .env("PICK_CACHE_DIR", &cache)
+            .output()
+            .unwrap()
+    };
+    let columns = || {
+        let o = query();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).lines().next().unwrap_or_default().to_string()
+    };
+    write("{\"a\":1}\n", an_hour_ago);
+    assert_eq!(columns(), "a");
+    let kept = std::fs::read_dir(cache.join("schemas")).unwrap().count();
+    assert_eq!(kept, 1);
+    // Same name, size and time: the kept schema is the one used (the shard is not read for
+    // it), and the scan finds the row it does not fit.
+    write("{\"b\":1}\n", an_hour_ago);
+    let o = query();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("a.jsonl:1: the row has a field `b` the schema does not know"),
+        "{}",
+        stderr(&o)
+    );
+    // A new modification time is a new shard.
+    write(
+        "{\"b\":1}\n",
+        an_hour_ago + std::time::Duration::from_secs(60),
+    );
+    assert_eq!(columns(), "b");
+    // Just written: not kept, since it may change again within the clock's tick.
+    write("{\"c\":1}\n", std::time::SystemTime::now());
+    assert_eq!(columns(), "c");
+    assert_eq!(std::fs::read_dir(cache.join("schemas")).unwrap().count(), 2);
+}

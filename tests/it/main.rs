@@ -19,5 +19,6 @@ mod guarantees;
 mod metrics_sql;
 mod model2vec;
 mod object_store;
+mod quickstart;
 mod roundtrip;
 mod slt;

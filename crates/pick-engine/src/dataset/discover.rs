@@ -79,6 +79,17 @@ pub struct Shard {
     pub size: u64,
     /// The object, for a shard in a store (`path` then holds its URL).
     pub object: Option<crate::store::Remote>,
+    /// What changes when the shard's bytes do: a file's modification time in nanoseconds,
+    /// an object's ETag (or its last-modified time when the store gives no ETag).
+    pub version: String,
+}
+
+/// A file's modification time in nanoseconds since the epoch, as `Shard::version` holds it.
+pub fn modified_ns(meta: &std::fs::Metadata) -> u128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Lists the shards under `root` (a directory, a single file, or a glob pattern), sorted by
@@ -131,17 +142,16 @@ pub fn discover(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
             continue;
         };
         let rel = relative(&base, &path);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| PickError::io(&path, e))?
-            .len();
+        let meta = std::fs::metadata(&path).map_err(|e| PickError::io(&path, e))?;
         let split = split_of(&base, &rel);
         shards.push(Shard {
             path,
             rel,
             split,
             format,
-            size,
+            size: meta.len(),
             object: None,
+            version: modified_ns(&meta).to_string(),
         });
     }
     shards.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -176,9 +186,9 @@ fn discover_remote(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
         } else {
             format!("{}/", base.key)
         };
-        let listed: Vec<(String, u64)> = write::list(&base)?
+        let listed: Vec<write::Listed> = write::list_versions(&base)?
             .into_iter()
-            .filter(|(rel, _)| {
+            .filter(|(rel, _, _)| {
                 let key = format!("{prefix}{rel}");
                 let parts: Vec<&str> = key.split('/').collect();
                 (1..=parts.len()).any(|n| pattern.matches_with(&parts[..n].join("/"), opts))
@@ -186,12 +196,15 @@ fn discover_remote(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
             .collect();
         (base, listed)
     } else if ShardFormat::from_name(&location.key).is_some()
-        && let Ok(size) = read::size(&location)
+        && let Ok((size, version)) = read::head(&location)
     {
         let (dir, name) = location.key.rsplit_once('/').unwrap_or(("", &location.key));
-        (location.child_of_root(dir), vec![(name.to_string(), size)])
+        (
+            location.child_of_root(dir),
+            vec![(name.to_string(), size, version)],
+        )
     } else {
-        let listed = write::list(&location)?;
+        let listed = write::list_versions(&location)?;
         if listed.is_empty() {
             return Err(PickError::Dataset {
                 path: root.into(),
@@ -202,7 +215,7 @@ fn discover_remote(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
     };
     if listed
         .iter()
-        .any(|(rel, _)| rel.rsplit('/').next() == Some(write::WRITING_MARKER))
+        .any(|(rel, _, _)| rel.rsplit('/').next() == Some(write::WRITING_MARKER))
     {
         return Err(PickError::Dataset {
             path: root.into(),
@@ -216,7 +229,7 @@ fn discover_remote(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
     let base_path = base.display_path();
     let mut shards: Vec<Shard> = listed
         .into_iter()
-        .filter_map(|(rel, size)| {
+        .filter_map(|(rel, size, version)| {
             let name = rel.rsplit('/').next().unwrap_or(&rel);
             let format = ShardFormat::from_name(name)?;
             let object = base.child(&rel);
@@ -227,6 +240,7 @@ fn discover_remote(root: &str) -> Result<(PathBuf, Vec<Shard>)> {
                 format,
                 size,
                 object: Some(object),
+                version,
             })
         })
         .collect();

@@ -10,6 +10,7 @@ pub mod jtype;
 pub mod lines;
 pub mod partition;
 pub mod prune;
+pub mod schema_cache;
 pub mod source;
 pub mod table;
 

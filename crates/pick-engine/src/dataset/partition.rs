@@ -104,6 +104,7 @@ mod tests {
             format: ShardFormat::JsonLines(codec),
             size,
             object: None,
+            version: String::new(),
         })
     }
 

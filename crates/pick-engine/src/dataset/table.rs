@@ -32,6 +32,7 @@ use crate::dataset::decode::{Projection, TableLayout, Virtual};
 use crate::dataset::discover::{Shard, discover};
 use crate::dataset::infer::{InferRows, infer_schema};
 use crate::dataset::partition::{Piece, assign};
+use crate::dataset::schema_cache;
 use crate::dataset::source::{ScanContext, ScanMetrics, ScanStats, produce};
 use crate::error::{PickError, Result};
 use datafusion::physical_optimizer::pruning::PruningPredicate;
@@ -65,7 +66,15 @@ impl Dataset {
             });
         }
         let shards: Vec<Arc<Shard>> = shards.into_iter().map(Arc::new).collect();
-        let data = infer_schema(&shards, options.infer_rows, options.skip_bad_rows)?;
+        let (rows, skip_bad) = (options.infer_rows, options.skip_bad_rows);
+        let data = match schema_cache::load(&shards, rows, skip_bad) {
+            Some(schema) => schema,
+            None => {
+                let schema = infer_schema(&shards, rows, skip_bad)?;
+                schema_cache::store(&shards, rows, skip_bad, &schema);
+                schema
+            }
+        };
         let layout = Arc::new(TableLayout::new(data, options.infer_rows.describe()));
         Ok(Dataset {
             root,

@@ -118,14 +118,26 @@ pub fn fetch(object: &Remote) -> Result<Bytes> {
 
 /// The size of an object, or a not-found error naming it.
 pub fn size(object: &Remote) -> Result<u64> {
+    head(object).map(|(size, _)| size)
+}
+
+/// An object's size and version (`version`).
+pub fn head(object: &Remote) -> Result<(u64, String)> {
     let (store, path, url) = (object.store.clone(), object.path(), object.url());
     block_on(async move {
         store
             .head(&path)
             .await
-            .map(|m| m.size)
+            .map(|m| (m.size, version(&m)))
             .map_err(|e| super::store_error(&url, e))
     })
+}
+
+/// What changes when an object's bytes do: its ETag, else its last-modified time.
+pub fn version(meta: &object_store::ObjectMeta) -> String {
+    meta.e_tag
+        .clone()
+        .unwrap_or_else(|| meta.last_modified.timestamp_millis().to_string())
 }
 
 /// A Parquet object for the crate's async reader: footer, column chunks and ranges fetched

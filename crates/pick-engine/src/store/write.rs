@@ -94,6 +94,18 @@ pub fn put(to: &Remote, bytes: Vec<u8>) -> Result<()> {
 
 /// Every object under the prefix `dir` (keys relative to it, sorted) with its size.
 pub fn list(dir: &Remote) -> Result<Vec<(String, u64)>> {
+    Ok(list_versions(dir)?
+        .into_iter()
+        .map(|(key, size, _)| (key, size))
+        .collect())
+}
+
+/// An object under a prefix: its key below the prefix, its size and its version (the ETag,
+/// else the last-modified time).
+pub type Listed = (String, u64, String);
+
+/// [`list`] with each object's version.
+pub fn list_versions(dir: &Remote) -> Result<Vec<Listed>> {
     let dir = dir.clone();
     block_on(async move {
         let prefix = dir.path();
@@ -102,12 +114,13 @@ pub fn list(dir: &Remote) -> Result<Vec<(String, u64)>> {
         } else {
             format!("{}/", dir.key)
         };
-        let mut out: Vec<(String, u64)> = dir
+        let mut out: Vec<Listed> = dir
             .store
             .list(Some(&prefix))
             .map_ok(|m| {
                 let key = m.location.as_ref();
-                (key.strip_prefix(&strip).unwrap_or(key).to_string(), m.size)
+                let key = key.strip_prefix(&strip).unwrap_or(key).to_string();
+                (key, m.size, super::read::version(&m))
             })
             .try_collect()
             .await
