@@ -7,6 +7,7 @@
 #   bash benches/scan_store.sh              # a 500 MB corpus (JSON text)
 #   SIZE=2e9 bash benches/scan_store.sh     # the 2 GB corpus of benches/scan.sh
 #   PROFILE=dev bash benches/scan_store.sh  # without the (long) release build
+#   PICK=/path/to/pick bash benches/scan_store.sh   # a binary already built
 #
 # Everything it makes lives under $PICK_BENCH_CACHE, outside the clone.
 set -euo pipefail
@@ -19,9 +20,11 @@ SRC=${CORPUS_SRC:-$HOME/.cargo/registry/src}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/pick-target}
 mkdir -p "$CACHE"
 
-cargo build --profile "$PROFILE" --quiet
-dir=$PROFILE; [[ $PROFILE == dev ]] && dir=debug
-PICK=$CARGO_TARGET_DIR/$dir/pick
+if [ -z "${PICK:-}" ]; then
+  cargo build --profile "$PROFILE" --quiet
+  dir=$PROFILE; [[ $PROFILE == dev ]] && dir=debug
+  PICK=$CARGO_TARGET_DIR/$dir/pick
+fi
 
 corpus=$CACHE/corpus-$SIZE
 if [ ! -d "$corpus" ]; then
