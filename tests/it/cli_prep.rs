@@ -772,3 +772,35 @@ fn import_reads_a_datasets_cache_of_arrow_files() {
     ]);
     assert_eq!(n, "n,s\n160,160\n");
 }
+
+/// `--compression-level` trades size for time: the same rows at any level, level 1 bigger than
+/// the default 3, 19 smaller; levels zstd's tools do not take are usage errors.
+#[test]
+fn compression_level_changes_size_not_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = |level: &str| {
+        let dir = tmp.path().join(format!("level-{level}"));
+        pick_ok(&[
+            "-q",
+            "--compression-level",
+            level,
+            "reshard-dataset",
+            "-i",
+            s(&samples().join("train")),
+            "-o",
+            s(&dir),
+            "-n",
+            "2",
+        ]);
+        dir
+    };
+    let (fast, default, small) = (out("1"), out("3"), out("19"));
+    assert_eq!(all_rows(&fast), all_rows(&default));
+    assert_eq!(all_rows(&small), all_rows(&default));
+    assert!(dir_bytes(&fast) > dir_bytes(&default), "level 1 vs 3");
+    assert!(dir_bytes(&small) < dir_bytes(&default), "level 19 vs 3");
+    for bad in ["0", "20", "x"] {
+        let o = pick(&["--compression-level", bad, "sql", "SELECT 1"]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+}

@@ -40,6 +40,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint: Option<String>,
 
+    /// zstd level of the `.zst` shards and Parquet files pick writes (1 fastest .. 19; 3, as
+    /// bonepick writes them).
+    #[arg(long, global = true, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub compression_level: i32,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -105,6 +111,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Some(url) = &cli.endpoint {
         pick_engine::store::set_endpoint(url);
     }
+    pick_engine::write::sink::set_compression_level(cli.compression_level);
     let g = Globals { quiet: cli.quiet };
     match cli.command {
         Command::Sql(args) => sql::run(args, g).await,

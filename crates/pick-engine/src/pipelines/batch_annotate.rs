@@ -129,8 +129,11 @@ impl Lines {
             std::fs::create_dir_all(parent).map_err(|e| PickError::io(parent, e))?;
         }
         let file = std::fs::File::create(&path).map_err(|e| PickError::io(&path, e))?;
-        let out = zstd::stream::write::Encoder::new(std::io::BufWriter::new(file), 3)
-            .map_err(|e| PickError::io(&path, e))?;
+        let out = zstd::stream::write::Encoder::new(
+            std::io::BufWriter::new(file),
+            crate::write::sink::zstd_level(),
+        )
+        .map_err(|e| PickError::io(&path, e))?;
         Ok(Lines { path, out })
     }
 

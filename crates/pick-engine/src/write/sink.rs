@@ -53,6 +53,19 @@ pub fn null_row(dest: &Path, row: u64) -> PickError {
     ))
 }
 
+/// The zstd level of `.zst` outputs and of Parquet's column chunks, for the whole process
+/// (`--compression-level`): 3, as bonepick (and zstd's command line) writes by default.
+static ZSTD_LEVEL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(3);
+
+/// Sets the zstd level of every output written after this (1..=19).
+pub fn set_compression_level(level: i32) {
+    ZSTD_LEVEL.store(level.clamp(1, 19), std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn zstd_level() -> i32 {
+    ZSTD_LEVEL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A compressing writer chosen by codec, finished explicitly so write errors surface.
 type Base = BufWriter<Box<dyn Write + Send>>;
 
@@ -69,7 +82,7 @@ impl Compressed {
             Codec::Zstd => {
                 // zstd's own workers compress while rows are still being made; the output
                 // is one ordinary frame whatever their number.
-                let mut e = zstd::stream::write::Encoder::new(w, 3)?;
+                let mut e = zstd::stream::write::Encoder::new(w, zstd_level())?;
                 let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
                 e.multithread(workers as u32)?;
                 Compressed::Zstd(e)
@@ -159,7 +172,7 @@ impl FileSink {
             OutputFormat::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(
-                        ZstdLevel::try_new(3).expect("valid level"),
+                        ZstdLevel::try_new(zstd_level()).expect("1..=19 is valid"),
                     ))
                     .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                     .build();
