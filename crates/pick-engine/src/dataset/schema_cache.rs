@@ -18,10 +18,7 @@ use crate::dataset::infer::InferRows;
 /// modification time changing (git's "racy" files): its schema is not kept.
 const SETTLED_NS: u128 = 2_000_000_000;
 
-fn path_of(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool) -> Option<PathBuf> {
-    let base = std::env::var_os("PICK_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pick")))?;
+fn path_of(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool) -> PathBuf {
     // The build is part of the key: another pick may infer differently.
     let build = std::env::current_exe()
         .and_then(std::fs::metadata)
@@ -31,15 +28,14 @@ fn path_of(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool) -> Option<Pat
     for s in shards {
         key.update(format!("{}\t{}\t{}\n", s.path.display(), s.size, s.version));
     }
-    Some(
-        base.join("schemas")
-            .join(format!("{:x}.arrows", key.finalize())),
-    )
+    crate::store::local::cache_dir()
+        .join("schemas")
+        .join(format!("{:x}.arrows", key.finalize()))
 }
 
 /// The schema inferred before for exactly these shards and settings.
 pub fn load(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool) -> Option<Schema> {
-    let file = std::fs::File::open(path_of(shards, rows, skip_bad)?).ok()?;
+    let file = std::fs::File::open(path_of(shards, rows, skip_bad)).ok()?;
     let reader = arrow::ipc::reader::StreamReader::try_new(file, None).ok()?;
     Some(reader.schema().as_ref().clone())
 }
@@ -56,9 +52,10 @@ pub fn store(shards: &[Arc<Shard>], rows: InferRows, skip_bad: bool, schema: &Sc
                 .parse::<u128>()
                 .is_ok_and(|t| t + SETTLED_NS > now)
     });
-    let Some(path) = path_of(shards, rows, skip_bad).filter(|_| !racy) else {
+    if racy {
         return;
-    };
+    }
+    let path = path_of(shards, rows, skip_bad);
     let write = || -> std::io::Result<()> {
         let dir = path.parent().expect("in schemas/");
         std::fs::create_dir_all(dir)?;

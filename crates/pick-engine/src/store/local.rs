@@ -31,11 +31,7 @@ pub fn materialize(path: &Path) -> Result<PathBuf> {
         .next()
         .unwrap_or("object")
         .to_string();
-    let base = std::env::var_os("PICK_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pick")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("objects");
+    let base = cache_dir().join("objects");
     let digest = Sha256::digest(remote.url().as_bytes());
     let dir = base.join(&format!("{digest:x}")[..16]);
     let local = if single { dir.join(&name) } else { dir.clone() };
@@ -72,6 +68,15 @@ pub fn materialize(path: &Path) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&staging);
     crate::write::staging::unregister(&staging);
     result.map(|()| local)
+}
+
+/// Where pick keeps what it can make again (copies of objects, inferred schemas):
+/// `$PICK_CACHE_DIR`, else `~/.cache/pick`, else the temporary directory.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("PICK_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pick")))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 fn digest_name(dir: &Path) -> String {
