@@ -261,7 +261,7 @@ fn decode_rows(
             Err(message) => {
                 return Err(PickError::BadRow {
                     file: chunk.shard.rel.clone(),
-                    line: line_no,
+                    line: chunk.line_in_shard(line_no),
                     message,
                 });
             }

@@ -29,6 +29,13 @@ pub struct LineChunk {
     pub origin: u64,
 }
 
+impl LineChunk {
+    /// The line number in the whole shard of line `line` of this chunk's numbering.
+    pub fn line_in_shard(&self, line: u64) -> u64 {
+        absolute_line(&self.shard, self.origin, line).unwrap_or(line)
+    }
+}
+
 pub fn open(shard: &Shard, codec: Codec) -> Result<Box<dyn Read + Send>> {
     let buffered = BufReader::with_capacity(1 << 20, open_raw(shard, 0)?);
     Ok(match codec {
@@ -67,72 +74,53 @@ struct RangeLines<R> {
     /// Offset in the shard of the next byte `inner` gives.
     pos: u64,
     end: u64,
-    skipping: bool,
     done: bool,
-    /// Offset of the first byte given out, once known.
-    first: Option<u64>,
 }
 
-impl<R: Read> RangeLines<R> {
-    fn new(inner: R, read_from: u64, range: &Range<u64>) -> Self {
-        RangeLines {
-            inner,
-            pos: read_from,
-            end: range.end,
-            skipping: range.start > 0,
-            done: range.start >= range.end,
-            first: (range.start == 0).then_some(0),
+impl<R: std::io::BufRead> RangeLines<R> {
+    /// `inner` reads from `range.start - 1` (0 for the first range). Also returns the offset
+    /// of the range's first line.
+    fn new(mut inner: R, range: &Range<u64>) -> std::io::Result<(Self, u64)> {
+        let mut first = range.start;
+        if range.start > 0 {
+            let mut skipped = Vec::new();
+            inner.read_until(b'\n', &mut skipped)?;
+            first = range.start - 1 + skipped.len() as u64;
         }
+        let lines = RangeLines {
+            inner,
+            pos: first,
+            end: range.end,
+            done: first >= range.end,
+        };
+        Ok((lines, first))
     }
 }
 
 impl<R: Read> Read for RangeLines<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if self.done || buf.is_empty() {
-                return Ok(0);
-            }
-            let n = self.inner.read(buf)?;
-            if n == 0 {
-                self.done = true;
-                return Ok(0);
-            }
-            let at = self.pos;
-            self.pos += n as u64;
-            let mut from = 0;
-            if self.skipping {
-                let Some(i) = memchr::memchr(b'\n', &buf[..n]) else {
-                    continue;
-                };
-                self.skipping = false;
-                // A newline at or past `end - 1` ends a line that begins at or past `end`.
-                if at + i as u64 >= self.end - 1 {
-                    self.done = true;
-                    return Ok(0);
-                }
-                from = i + 1;
-                self.first = Some(at + from as u64);
-            }
-            // The range's last line ends at the first newline at or past `end - 1`.
-            let last = (self.end - 1).saturating_sub(at) as usize;
-            let mut to = n;
-            if last < n
-                && let Some(j) = memchr::memchr(b'\n', &buf[last.max(from)..n])
-            {
-                to = last.max(from) + j + 1;
-                self.done = true;
-            }
-            buf.copy_within(from..to, 0);
-            if to > from {
-                return Ok(to - from);
-            }
+        if self.done || buf.is_empty() {
+            return Ok(0);
         }
+        let n = self.inner.read(buf)?;
+        let at = self.pos;
+        self.pos += n as u64;
+        // The range's last line ends at the first newline at or past `end - 1`.
+        let last = (self.end - 1).saturating_sub(at) as usize;
+        if last < n
+            && let Some(j) = memchr::memchr(b'\n', &buf[last..n])
+        {
+            self.done = true;
+            return Ok(last + j + 1);
+        }
+        self.done = n == 0;
+        Ok(n)
     }
 }
 
 /// The 1-based line number in the whole shard of line `line` counted from byte `origin` (the
 /// start of a line): the newlines before `origin` are counted, reading the shard again.
-pub fn absolute_line(shard: &Shard, origin: u64, line: u64) -> Result<u64> {
+fn absolute_line(shard: &Shard, origin: u64, line: u64) -> Result<u64> {
     if origin == 0 {
         return Ok(line);
     }
@@ -183,8 +171,8 @@ pub struct Chunker {
     next_line: u64,
     next_row: u64,
     eof: bool,
-    /// Where the lines of a byte range start in the shard, once known (0 for a whole shard).
-    origin: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Where the lines start in the shard (a byte range's first line; 0 for a whole shard).
+    origin: u64,
     /// Decompressed bytes produced so far.
     pub bytes: u64,
 }
@@ -192,28 +180,20 @@ pub struct Chunker {
 impl Chunker {
     pub fn new(shard: Arc<Shard>, codec: Codec) -> Result<Chunker> {
         let reader = open(&shard, codec)?;
-        Ok(Chunker::over(shard, reader, None))
+        Ok(Chunker::over(shard, reader, 0))
     }
 
     /// The lines of an uncompressed shard that begin in `range`; their line numbers count
     /// from the range's first line (`LineChunk::origin`), and `_row` is not known.
     pub fn range(shard: Arc<Shard>, range: Range<u64>) -> Result<Chunker> {
-        let read_from = range.start.saturating_sub(1);
-        let lines = RangeLines::new(open_raw(&shard, read_from)?, read_from, &range);
-        let origin = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let reader = OriginOf {
-            lines,
-            origin: Arc::clone(&origin),
-        };
-        let reader = Box::new(BufReader::with_capacity(1 << 20, reader));
-        Ok(Chunker::over(shard, reader, Some(origin)))
+        let raw =
+            BufReader::with_capacity(1 << 20, open_raw(&shard, range.start.saturating_sub(1))?);
+        let (lines, origin) =
+            RangeLines::new(raw, &range).map_err(|e| PickError::io(&shard.path, e))?;
+        Ok(Chunker::over(shard, Box::new(lines), origin))
     }
 
-    fn over(
-        shard: Arc<Shard>,
-        reader: Box<dyn Read + Send>,
-        origin: Option<Arc<std::sync::atomic::AtomicU64>>,
-    ) -> Chunker {
+    fn over(shard: Arc<Shard>, reader: Box<dyn Read + Send>, origin: u64) -> Chunker {
         Chunker {
             shard,
             reader,
@@ -224,12 +204,6 @@ impl Chunker {
             origin,
             bytes: 0,
         }
-    }
-
-    fn origin(&self) -> u64 {
-        self.origin
-            .as_ref()
-            .map_or(0, |o| o.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// `pending`: bytes read but not yet cut into a chunk, whose complete lines count too.
@@ -243,7 +217,7 @@ impl Chunker {
         let line = self.next_line - 1 + memchr::memchr_iter(b'\n', pending).count() as u64;
         PickError::BadShard {
             file: self.shard.rel.clone(),
-            line: absolute_line(&self.shard, self.origin(), line).unwrap_or(line),
+            line: absolute_line(&self.shard, self.origin, line).unwrap_or(line),
             message,
         }
     }
@@ -312,26 +286,8 @@ impl Chunker {
             data: buf,
             first_line,
             first_row,
-            origin: self.origin(),
+            origin: self.origin,
         }))
-    }
-}
-
-/// A `RangeLines` that publishes where its lines start, for the chunker that owns it behind
-/// a `BufReader`.
-struct OriginOf<R> {
-    lines: RangeLines<R>,
-    origin: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl<R: Read> Read for OriginOf<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.lines.read(buf)?;
-        if let Some(first) = self.lines.first {
-            self.origin
-                .store(first, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(n)
     }
 }
 
@@ -369,13 +325,14 @@ mod tests {
                 let mut start = 0u64;
                 while start < text.len() as u64 {
                     let range = start..(start + step).min(text.len() as u64);
-                    let read_from = range.start.saturating_sub(1);
-                    let trickle = Trickle(&text[read_from as usize..], 0);
-                    let mut r = RangeLines::new(trickle, read_from, &range);
+                    let read_from = range.start.saturating_sub(1) as usize;
+                    // A one-byte buffer: lines end at every place of a read.
+                    let trickle = BufReader::with_capacity(1, Trickle(&text[read_from..], 0));
+                    let (mut r, first) = RangeLines::new(trickle, &range).unwrap();
                     let mut piece = Vec::new();
                     r.read_to_end(&mut piece).unwrap();
                     if !piece.is_empty() {
-                        let first = r.first.expect("known once read") as usize;
+                        let first = first as usize;
                         assert_eq!(&text[first..first + piece.len()], &piece[..]);
                         assert!(first == 0 || text[first - 1] == b'\n');
                     }

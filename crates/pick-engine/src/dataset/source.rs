@@ -13,7 +13,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::dataset::conform::conform;
 use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_chunk};
 use crate::dataset::discover::{Shard, ShardFormat};
-use crate::dataset::lines::{Chunker, LineChunk, absolute_line};
+use crate::dataset::lines::{Chunker, LineChunk};
 use crate::dataset::partition::Piece;
 use crate::dataset::prune::kept_row_groups;
 use crate::error::{PickError, Result};
@@ -90,20 +90,7 @@ impl ScanContext {
                 &chunk,
                 self.skip_bad_rows,
                 &self.stats.bad_rows,
-            )
-            .map_err(|e| match e {
-                // A range's line numbers count from its first line; an error counts the rest.
-                PickError::BadRow {
-                    file,
-                    line,
-                    message,
-                } if chunk.origin > 0 => PickError::BadRow {
-                    file,
-                    line: absolute_line(&chunk.shard, chunk.origin, line).unwrap_or(line),
-                    message,
-                },
-                e => e,
-            })?,
+            )?,
         };
         self.stats
             .rows
