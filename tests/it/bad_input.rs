@@ -122,6 +122,55 @@ fn type_disagreement_falls_back_to_json_text() {
     );
 }
 
+/// Parquet shards whose types disagree (a column an integer in one, a struct in another, a
+/// struct with other fields, a column missing) read as the same rows as their JSON: the
+/// same fallbacks hold through DataFusion's Parquet reader.
+#[test]
+fn parquet_shards_that_disagree_read_as_their_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("json");
+    let shards: [&[u8]; 3] = [
+        b"{\"x\":1,\"v\":1,\"s\":{\"a\":1}}\n{\"x\":2,\"v\":5,\"s\":{\"a\":2}}\n",
+        b"{\"x\":3,\"v\":{\"k\":[1,2]},\"s\":{\"b\":\"t\"}}\n",
+        b"{\"x\":4.5}\n",
+    ];
+    let pq = tmp.path().join("pq");
+    for (i, rows) in shards.iter().enumerate() {
+        let one = tmp.path().join(format!("one{i}"));
+        write_file(&one.join(format!("s{i}.jsonl")), rows);
+        write_file(&json.join(format!("s{i}.jsonl")), rows);
+        let out = tmp.path().join(format!("pq{i}"));
+        pick_ok(&["export", "-q", "-i", s(&one), "-o", s(&out)]);
+        std::fs::create_dir_all(&pq).unwrap();
+        std::fs::rename(
+            out.join(format!("s{i}.parquet")),
+            pq.join(format!("s{i}.parquet")),
+        )
+        .unwrap();
+    }
+    let query = |dir: &std::path::Path, sql: &str| {
+        pick_ok(&[
+            "sql",
+            "-f",
+            "jsonl",
+            &sql.replace("DS", &format!("'{}'", s(dir))),
+        ])
+    };
+    for sql in [
+        "SELECT x, v, s, arrow_typeof(v) AS t, _row FROM DS ORDER BY x",
+        "SELECT count(*) AS n FROM DS WHERE v = '1' OR s.b = 't'",
+    ] {
+        let (a, b) = (query(&json, sql), query(&pq, sql));
+        assert_eq!(a, b, "{sql}");
+    }
+    // `_json` of a Parquet row is written from the table's columns: `x` is a float there.
+    assert_eq!(
+        query(&pq, "SELECT _json FROM DS ORDER BY x"),
+        "{\"x\":1.0,\"v\":1,\"s\":{\"a\":1}}\n{\"x\":2.0,\"v\":5,\"s\":{\"a\":2}}\n\
+         {\"x\":3.0,\"v\":{\"k\":[1,2]},\"s\":{\"b\":\"t\"}}\n{\"x\":4.5}\n"
+    );
+}
+
 #[test]
 fn rows_beyond_inference_that_do_not_fit_are_reported() {
     let tmp = tempfile::tempdir().unwrap();

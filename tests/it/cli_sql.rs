@@ -221,31 +221,26 @@ fn a_closed_pipe_is_not_a_failure() {
 }
 
 /// What the scan skips shows in `EXPLAIN ANALYZE`: a `_split` filter opens only that split's
-/// shards, and a filter on a Parquet column with statistics skips row groups.
+/// shards, and a filter on a Parquet column with statistics skips row groups (DataFusion's
+/// Parquet reader counts them: `row_groups_pruned_statistics=4 total → 2 matched`).
 #[test]
 fn explain_analyze_counts_what_the_scan_skips() {
     let tmp = tempfile::tempdir().unwrap();
-    let scan_metrics = |sql: &str| {
-        let out = crate::common::pick_ok(&["sql", sql]);
-        let line = out
-            .lines()
-            .find(|l| l.contains("DatasetScan"))
-            .unwrap_or_else(|| panic!("no scan in {out}"))
-            .to_string();
-        let count = move |name: &str| -> u64 {
-            let at = line.find(&format!("{name}=")).expect(name) + name.len() + 1;
-            line[at..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .unwrap()
-        };
-        (
-            count("shards_opened"),
-            count("row_groups_read"),
-            count("row_groups_pruned"),
-        )
+    let plan = |sql: &str| crate::common::pick_ok(&["sql", sql]);
+    let line_of = |out: &str, node: &str| -> String {
+        out.lines()
+            .find(|l| l.contains(node))
+            .unwrap_or_else(|| panic!("no {node} in {out}"))
+            .to_string()
+    };
+    let count = |line: &str, name: &str| -> u64 {
+        let at = line.find(&format!("{name}=")).expect(name) + name.len() + 1;
+        line[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap()
     };
     let samples = crate::common::samples();
     let q = format!(
@@ -253,7 +248,10 @@ fn explain_analyze_counts_what_the_scan_skips() {
         crate::common::s(&samples)
     );
     // data-samples has 6 shards, one of them under test/.
-    assert_eq!(scan_metrics(&q).0, 1);
+    assert_eq!(
+        count(&line_of(&plan(&q), "DatasetScan"), "shards_opened"),
+        1
+    );
 
     // 200,000 rows in order: Parquet row groups of 65,536 rows, the first two wholly below.
     let rows: String = (0..200_000).map(|n| format!("{{\"n\":{n}}}\n")).collect();
@@ -267,15 +265,32 @@ fn explain_analyze_counts_what_the_scan_skips() {
         "-o",
         crate::common::s(&pq),
     ]);
-    let q = |w: &str| {
-        format!(
+    // (shards opened, row groups in all, row groups read)
+    let row_groups = |w: &str| {
+        let out = plan(&format!(
             "EXPLAIN ANALYZE SELECT count(*) FROM '{}' WHERE {w}",
             crate::common::s(&pq)
+        ));
+        let reader = line_of(&out, "DataSourceExec");
+        let at = reader
+            .find("row_groups_pruned_statistics=")
+            .unwrap_or_else(|| panic!("no row group counts in {reader}"));
+        let counts = &reader[at + "row_groups_pruned_statistics=".len()..];
+        let numbers: Vec<u64> = counts
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| !t.is_empty())
+            .take(2)
+            .map(|t| t.parse().unwrap())
+            .collect();
+        (
+            count(&line_of(&out, "DatasetScan"), "shards_opened"),
+            numbers[0],
+            numbers[1],
         )
     };
-    assert_eq!(scan_metrics(&q("n >= 150000")), (1, 2, 2));
-    assert_eq!(scan_metrics(&q("n < 0")), (1, 0, 4));
-    assert_eq!(scan_metrics(&q("n % 2 = 0")), (1, 4, 0));
+    assert_eq!(row_groups("n >= 150000"), (1, 4, 2));
+    assert_eq!(row_groups("n < 0"), (1, 4, 0));
+    assert_eq!(row_groups("n % 2 = 0"), (1, 4, 4));
     let count = crate::common::pick_ok(&[
         "sql",
         "--format",
@@ -391,4 +406,53 @@ fn inferred_schemas_are_kept_until_a_shard_changes() {
     write("{\"c\":1}\n", std::time::SystemTime::now());
     assert_eq!(columns(), "c");
     assert_eq!(std::fs::read_dir(cache.join("schemas")).unwrap().count(), 2);
+}
+
+/// A query that filters every mention of a dataset on `_split` (or `_file`) literals opens
+/// only those shards, schema inference included: an unreadable train shard does not stop a
+/// query of the test split, whether the dataset is named with `-d` or by path.
+#[test]
+fn a_split_query_infers_from_that_split_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    write_file(&dir.join("train/a.jsonl"), b"not json\n");
+    write_file(&dir.join("test/a.jsonl"), b"{\"x\":1}\n{\"x\":2}\n");
+    let run = |args: &[&str]| {
+        let o = crate::common::pick(args);
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    let named = format!("d={}", s(&dir));
+    let by_name = "SELECT sum(x) AS n FROM d WHERE _split = 'test'";
+    assert_eq!(
+        run(&["sql", "-f", "csv", "-d", &named, by_name]).1,
+        "n\n3\n"
+    );
+    let by_path = format!(
+        "SELECT sum(x) AS n FROM '{}' WHERE 'test' = _split AND x > 0",
+        s(&dir)
+    );
+    assert_eq!(run(&["sql", "-f", "csv", &by_path]).1, "n\n3\n");
+    let by_file = format!(
+        "SELECT count(*) AS n FROM '{}' WHERE _file IN ('test/a.jsonl')",
+        s(&dir)
+    );
+    assert_eq!(run(&["sql", "-f", "csv", &by_file]).1, "n\n2\n");
+    // Unfiltered, the train shard is read and its line reported.
+    let (code, _, err) = run(&["sql", "-d", &named, "SELECT count(*) FROM d"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("train/a.jsonl:1"), "{err}");
+    // A split with no shards plans and gives no rows.
+    assert_eq!(
+        run(&[
+            "sql",
+            "-f",
+            "csv",
+            "-d",
+            &named,
+            "SELECT count(*) AS n FROM d WHERE _split = 'none'"
+        ])
+        .0,
+        Some(1),
+        "no shard kept: inferred from all, and the bad train shard is reported"
+    );
 }

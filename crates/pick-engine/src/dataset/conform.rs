@@ -1,5 +1,7 @@
-//! Making a Parquet shard's columns fit the table schema (which may be wider, or have turned
-//! a column into JSON text because shards disagree on its type).
+//! Making a Parquet or Arrow shard's columns fit the table schema (which may be wider, or
+//! have turned a column into JSON text because shards disagree on its type): `conform` on
+//! arrays, and `ConformExpr`, the same as a DataFusion expression, which `parquet_scan`'s
+//! adapter puts wherever a file's column type is not the table's.
 
 use std::sync::Arc;
 
@@ -8,6 +10,15 @@ use arrow::array::{
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field};
+
+use std::fmt;
+use std::hash::Hash;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
+use datafusion::common::Result as DfResult;
+use datafusion::logical_expr::ColumnarValue;
+use datafusion::physical_expr::PhysicalExpr;
 
 use crate::dataset::jtype::is_json_field;
 use crate::error::Result;
@@ -82,4 +93,82 @@ fn to_json_text(array: &ArrayRef, from: &Field) -> Result<ArrayRef> {
         }
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// `conform` as a physical expression: a file's column (`from`) made to fit the table's
+/// field (`to`). DataFusion's own cast differs where pick's scan rules do: JSON text for
+/// disagreeing types, nulls for missing struct fields, nulls (not errors) where a value
+/// does not fit.
+#[derive(Debug, Eq)]
+pub struct ConformExpr {
+    input: Arc<dyn PhysicalExpr>,
+    from: Field,
+    to: Field,
+}
+
+// By hand: derived `PartialEq` and `Hash` cannot see through `Arc<dyn PhysicalExpr>`
+// (rust#78808).
+impl PartialEq for ConformExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.input.eq(&other.input) && self.from == other.from && self.to == other.to
+    }
+}
+
+impl Hash for ConformExpr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.input.hash(state);
+        self.from.hash(state);
+        self.to.hash(state);
+    }
+}
+
+impl ConformExpr {
+    pub fn new(input: Arc<dyn PhysicalExpr>, from: Field, to: Field) -> ConformExpr {
+        ConformExpr { input, from, to }
+    }
+}
+
+impl fmt::Display for ConformExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conform({} AS {})", self.input, self.to.data_type())
+    }
+}
+
+impl PhysicalExpr for ConformExpr {
+    fn data_type(&self, _input_schema: &Schema) -> DfResult<DataType> {
+        Ok(self.to.data_type().clone())
+    }
+
+    fn nullable(&self, _input_schema: &Schema) -> DfResult<bool> {
+        Ok(true)
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> DfResult<ColumnarValue> {
+        let array = self.input.evaluate(batch)?.into_array(batch.num_rows())?;
+        conform(&array, &self.from, &self.to)
+            .map(ColumnarValue::Array)
+            .map_err(crate::error::PickError::into_datafusion)
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn PhysicalExpr>>,
+    ) -> DfResult<Arc<dyn PhysicalExpr>> {
+        let input = children.into_iter().next().expect("one child");
+        Ok(Arc::new(ConformExpr::new(
+            input,
+            self.from.clone(),
+            self.to.clone(),
+        )))
+    }
+
+    fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conform(")?;
+        self.input.fmt_sql(f)?;
+        write!(f, " AS {})", self.to.data_type())
+    }
 }

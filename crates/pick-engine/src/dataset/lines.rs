@@ -4,8 +4,7 @@
 //! number of threads decode chunks into Arrow batches. Chunks carry the line and row number
 //! they start at, so errors name the line and `_row` is exact whatever thread decodes them.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -54,14 +53,7 @@ fn open_raw(shard: &Shard, start: u64) -> Result<Box<dyn Read + Send>> {
         Some(object) => Box::new(crate::store::read::RangedReader::new(
             object, start, shard.size,
         )),
-        None => {
-            let mut file = File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
-            if start > 0 {
-                file.seek(SeekFrom::Start(start))
-                    .map_err(|e| PickError::io(&shard.path, e))?;
-            }
-            Box::new(file)
-        }
+        None => Box::new(crate::store::local::open(&shard.path, start)?),
     })
 }
 

@@ -1,27 +1,21 @@
 //! Reader threads: they open shards in order, decompress and cut JSON lines into chunks,
-//! read Parquet row groups into batches, and hand both to the decoding streams.
+//! read Arrow IPC batches, and hand both to the decoding streams. (Parquet shards are read
+//! by DataFusion's `ParquetSource`, `parquet_scan`.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{
-    ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder, UInt64Array, new_null_array,
-};
-use parquet::arrow::ProjectionMask;
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array, new_null_array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::dataset::conform::conform;
 use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_chunk};
 use crate::dataset::discover::{Shard, ShardFormat};
 use crate::dataset::lines::{Chunker, LineChunk};
+use crate::dataset::parquet_scan::json_text;
 use crate::dataset::partition::Piece;
-use crate::dataset::prune::kept_row_groups;
 use crate::error::{PickError, Result};
-use crate::store::read::ParquetBatches;
-use crate::write::json_rows::RowWriter;
-use datafusion::physical_optimizer::pruning::PruningPredicate;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
-use parquet::file::metadata::ParquetMetaData;
 
 /// Counters shared by every stream of a scan; commands report them when the scan ends.
 #[derive(Debug, Default)]
@@ -48,35 +42,22 @@ pub struct ScanContext {
     pub skip_bad_rows: bool,
     pub stats: Arc<ScanStats>,
     pub batch_rows: usize,
-    /// The query's filters as a predicate over Parquet row-group statistics.
-    pub pruning: Option<Arc<PruningPredicate>>,
     /// What `EXPLAIN ANALYZE` shows of the scan.
     pub metrics: ScanMetrics,
 }
 
 /// Counters of one scan, shown by `EXPLAIN ANALYZE`: the shards it opened (pruned ones are
-/// never opened) and the Parquet row groups it read and skipped on their statistics.
+/// never opened).
 #[derive(Debug, Clone)]
 pub struct ScanMetrics {
     pub shards_opened: Count,
-    pub row_groups_read: Count,
-    pub row_groups_pruned: Count,
 }
 
 impl ScanMetrics {
     pub fn new(set: &ExecutionPlanMetricsSet) -> ScanMetrics {
-        let counter = |name: &'static str| MetricBuilder::new(set).global_counter(name);
         ScanMetrics {
-            shards_opened: counter("shards_opened"),
-            row_groups_read: counter("row_groups_read"),
-            row_groups_pruned: counter("row_groups_pruned"),
+            shards_opened: MetricBuilder::new(set).global_counter("shards_opened"),
         }
-    }
-
-    /// Row groups kept out of `total`, counted.
-    fn row_groups(&self, kept: &[usize], total: usize) {
-        self.row_groups_read.add(kept.len());
-        self.row_groups_pruned.add(total - kept.len());
     }
 }
 
@@ -115,8 +96,11 @@ pub fn produce(ctx: &ScanContext, pieces: &[Piece], send: &dyn Fn(Result<Item>) 
             (ShardFormat::JsonLines(codec), None) => {
                 Chunker::new(Arc::clone(shard), codec).and_then(|c| read_lines(ctx, c, send))
             }
-            (ShardFormat::Parquet, _) => read_parquet(ctx, shard, send),
             (ShardFormat::Arrow, _) => read_arrow(ctx, shard, send),
+            (ShardFormat::Parquet, _) => Err(PickError::Dataset {
+                path: shard.path.clone(),
+                message: "Parquet shards are read by the Parquet scan".into(),
+            }),
         };
         match result {
             Ok(true) => {
@@ -157,69 +141,12 @@ fn read_lines(
     Ok(true)
 }
 
-fn read_parquet(
-    ctx: &ScanContext,
-    shard: &Arc<Shard>,
-    send: &dyn Fn(Result<Item>) -> bool,
-) -> Result<bool> {
-    let layout = Arc::clone(&ctx.layout);
-    let data_cols = wanted_data_columns(ctx);
-    let names: Vec<String> = data_cols
-        .iter()
-        .map(|&i| layout.schema.field(i).name().clone())
-        .collect();
-    let roots = move |file_schema: &arrow::datatypes::Schema| -> Vec<usize> {
-        names
-            .iter()
-            .filter_map(|n| file_schema.index_of(n).ok())
-            .collect()
-    };
-    let (pruning, metrics) = (ctx.pruning.clone(), ctx.metrics.clone());
-    let row_groups = move |meta: &ParquetMetaData, file_schema: &arrow::datatypes::Schema| {
-        let total = meta.num_row_groups();
-        let kept = match &pruning {
-            Some(p) => kept_row_groups(p, meta, file_schema, &layout.schema),
-            None => (0..total).collect(),
-        };
-        metrics.row_groups(&kept, total);
-        kept
-    };
-    ctx.stats
-        .decoded_bytes
-        .fetch_add(shard.size, Ordering::Relaxed);
-    if let Some(object) = &shard.object {
-        let batches = ParquetBatches::open(object, shard.size, roots, row_groups, ctx.batch_rows)?;
-        return emit_batches(ctx, shard, &data_cols, batches, send);
-    }
-    let perr = |source| PickError::Parquet {
-        path: shard.path.clone(),
-        source,
-    };
-    let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots(builder.schema()));
-    let kept = row_groups(builder.metadata(), builder.schema());
-    let reader = builder
-        .with_projection(mask)
-        .with_row_groups(kept)
-        .with_batch_size(ctx.batch_rows)
-        .build()
-        .map_err(perr)?;
-    emit_batches(
-        ctx,
-        shard,
-        &data_cols,
-        reader.map(|b| b.map_err(|e| perr(e.into()))),
-        send,
-    )
-}
-
 /// The Arrow schema of a Parquet shard, from its footer.
 pub fn parquet_schema(shard: &Shard) -> Result<arrow::datatypes::SchemaRef> {
     if let Some(object) = &shard.object {
         return crate::store::read::parquet_schema(object, shard.size);
     }
-    let file = std::fs::File::open(&shard.path).map_err(|e| PickError::io(&shard.path, e))?;
+    let file = crate::store::local::open(&shard.path, 0)?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| PickError::Parquet {
             path: shard.path.clone(),
@@ -249,7 +176,7 @@ pub fn arrow_batches(
             Box::new(arrow::ipc::reader::StreamReader::try_new(cursor, None).map_err(aerr)?)
         });
     }
-    let mut file = std::fs::File::open(&shard.path).map_err(ioerr)?;
+    let mut file = crate::store::local::open(&shard.path, 0)?;
     let mut magic = [0u8; 6];
     let is_file = file.read_exact(&mut magic).is_ok() && &magic == b"ARROW1";
     file.rewind().map_err(ioerr)?;
@@ -302,7 +229,7 @@ fn wanted_data_columns(ctx: &ScanContext) -> Vec<usize> {
     }
 }
 
-/// Conforms columnar batches (Parquet, Arrow) to the table, adds the virtual columns and
+/// Conforms Arrow IPC batches to the table, adds the virtual columns and
 /// sends them.
 fn emit_batches(
     ctx: &ScanContext,
@@ -334,15 +261,7 @@ fn emit_batches(
                 .iter()
                 .map(|a| Arc::clone(a.as_ref().expect("read")))
                 .collect();
-            let writer = RowWriter::new(&fields, &arrays)?;
-            let mut b = StringBuilder::with_capacity(n, n * 64);
-            let mut buf = Vec::new();
-            for r in 0..n {
-                buf.clear();
-                writer.write_row(r, &mut buf);
-                b.append_value(std::str::from_utf8(&buf).expect("UTF-8"));
-            }
-            Some(Arc::new(b.finish()) as ArrayRef)
+            Some(json_text(&fields, &arrays, n)?)
         } else {
             None
         };

@@ -23,19 +23,22 @@ use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use futures::StreamExt;
 
 use crate::dataset::decode::{Projection, TableLayout, Virtual};
+use crate::dataset::discover::ShardFormat;
 use crate::dataset::discover::{Shard, discover};
 use crate::dataset::infer::{InferRows, infer_schema};
+use crate::dataset::parquet_scan;
 use crate::dataset::partition::{Piece, assign};
 use crate::dataset::schema_cache;
 use crate::dataset::source::{ScanContext, ScanMetrics, ScanStats, produce};
 use crate::error::{PickError, Result};
-use datafusion::physical_optimizer::pruning::PruningPredicate;
+use crate::session::scope::ShardScope;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
 
 #[derive(Debug, Clone, Default)]
@@ -57,7 +60,22 @@ pub struct Dataset {
 impl Dataset {
     /// Discovers the shards under `location` (directory, file or glob) and infers a schema.
     pub fn open(location: &str, options: ReadOptions) -> Result<Dataset> {
-        let (root, shards) = discover(location)?;
+        Dataset::open_scoped(location, options, None)
+    }
+
+    /// As `open`, keeping only the shards `scope` allows (all of them when it allows none,
+    /// so that a query over nothing still plans, and answers with no rows).
+    pub fn open_scoped(
+        location: &str,
+        options: ReadOptions,
+        scope: Option<&ShardScope>,
+    ) -> Result<Dataset> {
+        let (root, mut shards) = discover(location)?;
+        if let Some(scope) = scope
+            && shards.iter().any(|s| scope.keeps(s))
+        {
+            shards.retain(|s| scope.keeps(s));
+        }
         if shards.is_empty() {
             return Err(PickError::Dataset {
                 path: location.into(),
@@ -101,7 +119,7 @@ impl Dataset {
     }
 
     /// Rows per batch handed to DataFusion (Parquet reads; JSON batches are one chunk).
-    const BATCH_ROWS: usize = 8192;
+    pub(crate) const BATCH_ROWS: usize = 8192;
 }
 
 #[derive(Debug)]
@@ -178,7 +196,7 @@ impl TableProvider for DatasetTable {
     async fn scan(
         &self,
         state: &dyn Session,
-        projection: Option<&Vec<usize>>,
+        projection_indices: Option<&Vec<usize>>,
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
@@ -192,21 +210,38 @@ impl TableProvider for DatasetTable {
                 key.is_some_and(|k| values.iter().any(|x| x == k))
             });
         }
-        let projection = Projection::new(&self.dataset.layout, projection)
-            .map_err(PickError::into_datafusion)?;
         let partitions = state.config().target_partitions().max(1);
-        let pruning = shards
-            .iter()
-            .any(|s| s.format == crate::dataset::ShardFormat::Parquet)
-            .then(|| crate::dataset::prune::predicate(state, &self.dataset.layout.schema, filters))
-            .flatten();
-        Ok(Arc::new(ScanExec::new(
-            Arc::clone(&self.dataset),
-            shards,
-            projection,
-            partitions,
-            pruning,
-        )))
+        let (parquet, others): (Vec<_>, Vec<_>) = shards
+            .into_iter()
+            .partition(|s| s.format == ShardFormat::Parquet);
+        let projection =
+            |p| Projection::new(&self.dataset.layout, p).map_err(PickError::into_datafusion);
+        let parquet = (!parquet.is_empty())
+            .then(|| {
+                parquet_scan::plan(
+                    state,
+                    &self.dataset,
+                    &parquet,
+                    projection(projection_indices)?,
+                    filters,
+                    partitions,
+                )
+            })
+            .transpose()?;
+        let others = (!others.is_empty() || parquet.is_none()).then(|| {
+            Ok::<_, datafusion::error::DataFusionError>(Arc::new(ScanExec::new(
+                Arc::clone(&self.dataset),
+                others,
+                projection(projection_indices)?,
+                partitions,
+            )) as Arc<dyn ExecutionPlan>)
+        });
+        match (parquet, others.transpose()?) {
+            (Some(p), Some(o)) => UnionExec::try_new(vec![o, p]),
+            (Some(p), None) => Ok(p),
+            (None, Some(o)) => Ok(o),
+            (None, None) => unreachable!("one of the two plans is made"),
+        }
     }
 }
 
@@ -238,7 +273,6 @@ impl ScanExec {
         shards: Vec<Arc<Shard>>,
         projection: Projection,
         partitions: usize,
-        pruning: Option<Arc<PruningPredicate>>,
     ) -> Self {
         // Every partition reads its shards in file order, so over one shard each partition
         // is sorted by `_row`: `ORDER BY _row` becomes a streaming merge, not a sort.
@@ -272,7 +306,6 @@ impl ScanExec {
             skip_bad_rows: dataset.options.skip_bad_rows,
             stats: Arc::clone(&dataset.stats),
             batch_rows: Dataset::BATCH_ROWS,
-            pruning,
             metrics: ScanMetrics::new(&metrics),
         });
         ScanExec {

@@ -53,7 +53,7 @@ pub async fn run(
 ) -> Result<SqlReport> {
     let engine = Engine::new(p.read.clone(), 0)?;
     for (name, dir) in &p.datasets {
-        engine.register(name, dir)?;
+        engine.register_for(name, dir, &p.query)?;
     }
     let frames = engine.run_sql(&p.query).await?;
     let count = frames.len();

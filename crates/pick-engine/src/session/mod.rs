@@ -1,6 +1,7 @@
 //! The one SessionContext every command runs on: pick's tables and functions registered,
 //! paths and globs in FROM resolved as datasets.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
@@ -17,7 +18,9 @@ use datafusion::sql::sqlparser::ast::{DataType as SqlType, ExactNumberInfo, Iden
 use crate::dataset::{Dataset, DatasetTable, ReadOptions};
 use crate::error::{PickError, Result};
 use crate::plan::Query;
+use scope::ShardScope;
 
+pub mod scope;
 mod wildcard;
 
 /// Memory every engine of the process shares; sorts and joins beyond it spill to disk.
@@ -110,10 +113,14 @@ fn runtime() -> Result<Arc<RuntimeEnv>> {
 /// Datasets a session has opened, by table name (or path), for their scan statistics.
 type Opened = Arc<Mutex<Vec<(String, Arc<Dataset>)>>>;
 
+/// The shards the statements being planned can read of each table they name (`scope`).
+type Scopes = Arc<Mutex<HashMap<String, ShardScope>>>;
+
 pub struct Engine {
     pub ctx: SessionContext,
     pub options: ReadOptions,
     opened: Opened,
+    scopes: Scopes,
 }
 
 impl Engine {
@@ -133,9 +140,11 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(config, runtime()?);
         pick_udfs::register_all(&ctx);
         let opened = Opened::default();
+        let scopes = Scopes::default();
         let factory = Arc::new(PathTables {
             options: options.clone(),
             opened: Arc::clone(&opened),
+            scopes: Arc::clone(&scopes),
         });
         ctx.register_catalog_list(Arc::new(DynamicFileCatalog::new(
             Arc::clone(ctx.state().catalog_list()),
@@ -145,12 +154,23 @@ impl Engine {
             ctx,
             options,
             opened,
+            scopes,
         })
     }
 
     /// Registers the dataset at `location` (directory, file or glob) as table `name`.
     pub fn register(&self, name: &str, location: &str) -> Result<Arc<DatasetTable>> {
         self.register_dataset(name, Dataset::open(location, self.options.clone())?)
+    }
+
+    /// Registers `location` as `name` for the statements of `sql` alone: opened on the shards
+    /// they can read (`scope`), when every mention of `name` filters `_split` or `_file`.
+    pub fn register_for(&self, name: &str, location: &str, sql: &str) -> Result<Arc<DatasetTable>> {
+        let scope = DFParser::parse_sql(sql)
+            .ok()
+            .and_then(|statements| scope::scopes(&statements).remove(name));
+        let dataset = Dataset::open_scoped(location, self.options.clone(), scope.as_ref())?;
+        self.register_dataset(name, dataset)
     }
 
     pub fn register_dataset(&self, name: &str, dataset: Dataset) -> Result<Arc<DatasetTable>> {
@@ -168,6 +188,14 @@ impl Engine {
     /// how all SQL reaches the engine: `SELECT *` over a dataset leaves out the virtual columns.
     pub async fn run_sql(&self, sql: &str) -> Result<Vec<DataFrame>> {
         let statements = DFParser::parse_sql(sql)?;
+        // Paths in FROM are opened while planning, on the shards these statements read.
+        *self.scopes.lock().expect("scopes lock") = scope::scopes(&statements);
+        let planned = self.plan_all(statements).await;
+        self.scopes.lock().expect("scopes lock").clear();
+        planned
+    }
+
+    async fn plan_all(&self, statements: VecDeque<DFStatement>) -> Result<Vec<DataFrame>> {
         let mut frames = Vec::with_capacity(statements.len());
         for mut statement in statements {
             wildcard::hide_virtual_columns(self, &mut statement).await;
@@ -245,6 +273,7 @@ fn parameter(v: &ScalarValue) -> (SqlType, ScalarValue) {
 struct PathTables {
     options: ReadOptions,
     opened: Opened,
+    scopes: Scopes,
 }
 
 #[async_trait]
@@ -257,23 +286,29 @@ impl UrlTableFactory for PathTables {
         if !looks_like_path {
             return Ok(None);
         }
+        let scope = self.scopes.lock().expect("scopes lock").get(url).cloned();
+        // A dataset opened on some shards is known by its path and that scope.
+        let name = match &scope {
+            Some(s) => format!("{url} {}", s.key()),
+            None => url.to_string(),
+        };
         let known = self
             .opened
             .lock()
             .expect("opened datasets lock")
             .iter()
-            .find(|(n, _)| n == url)
+            .find(|(n, _)| *n == name)
             .map(|(_, d)| Arc::clone(d));
         if let Some(dataset) = known {
             return Ok(Some(Arc::new(DatasetTable::shared(dataset))));
         }
-        let dataset =
-            Dataset::open(url, self.options.clone()).map_err(PickError::into_datafusion)?;
+        let dataset = Dataset::open_scoped(url, self.options.clone(), scope.as_ref())
+            .map_err(PickError::into_datafusion)?;
         let table = Arc::new(DatasetTable::new(dataset));
         self.opened
             .lock()
             .expect("opened datasets lock")
-            .push((url.to_string(), Arc::clone(table.dataset())));
+            .push((name, Arc::clone(table.dataset())));
         Ok(Some(table))
     }
 }

@@ -64,7 +64,7 @@ fn query_of(statement: &mut DfStatement) -> Option<&mut Query> {
     }
 }
 
-fn ident_value(part: &ObjectNamePart) -> Option<String> {
+pub(super) fn ident_value(part: &ObjectNamePart) -> Option<String> {
     match part {
         ObjectNamePart::Identifier(Ident {
             value, quote_style, ..

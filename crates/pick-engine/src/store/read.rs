@@ -2,10 +2,8 @@
 //! decompressor, Parquet through the crate's async reader (row groups' column chunks fetched
 //! as coalesced ranges), and whole small objects.
 
-use std::collections::VecDeque;
 use std::io::Read;
 
-use arrow::array::RecordBatch;
 use bytes::Bytes;
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
@@ -200,95 +198,6 @@ impl parquet::arrow::async_reader::AsyncFileReader for ParquetObject {
                 .await?;
             Ok(std::sync::Arc::new(metadata))
         })
-    }
-}
-
-/// A Parquet object's batches of the root columns `columns` (by name), read with the crate's
-/// async reader: each row group's column chunks are fetched as a few coalesced ranges.
-pub struct ParquetBatches {
-    stream: Option<parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObject>>,
-    url: String,
-    pending: VecDeque<RecordBatch>,
-}
-
-impl ParquetBatches {
-    pub fn open(
-        object: &Remote,
-        size: u64,
-        wanted: impl Fn(&arrow::datatypes::Schema) -> Vec<usize> + Send + 'static,
-        row_groups: impl Fn(
-            &parquet::file::metadata::ParquetMetaData,
-            &arrow::datatypes::Schema,
-        ) -> Vec<usize>
-        + Send
-        + 'static,
-        batch_rows: usize,
-    ) -> Result<ParquetBatches> {
-        use parquet::arrow::ParquetRecordBatchStreamBuilder;
-        use parquet::arrow::ProjectionMask;
-        let url = object.url();
-        let reader = ParquetObject::new(object, size);
-        let err_url = url.clone();
-        let stream = block_on(async move {
-            let builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
-            let roots = wanted(builder.schema());
-            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-            let kept = row_groups(builder.metadata(), builder.schema());
-            builder
-                .with_projection(mask)
-                .with_row_groups(kept)
-                .with_batch_size(batch_rows)
-                .build()
-        })
-        .map_err(|source| PickError::Parquet {
-            path: err_url.into(),
-            source,
-        })?;
-        Ok(ParquetBatches {
-            stream: Some(stream),
-            url,
-            pending: VecDeque::new(),
-        })
-    }
-}
-
-impl Iterator for ParquetBatches {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Result<RecordBatch>> {
-        if let Some(b) = self.pending.pop_front() {
-            return Some(Ok(b));
-        }
-        let mut stream = self.stream.take()?;
-        // A few batches per trip to the I/O runtime.
-        let (stream, got) = block_on(async move {
-            let mut got = Vec::new();
-            while got.len() < 4 {
-                match stream.next().await {
-                    Some(Ok(b)) => got.push(Ok(b)),
-                    Some(Err(e)) => {
-                        got.push(Err(e));
-                        break;
-                    }
-                    None => return (None, got),
-                }
-            }
-            (Some(stream), got)
-        });
-        self.stream = stream;
-        for b in got {
-            match b {
-                Ok(b) => self.pending.push_back(b),
-                Err(source) => {
-                    self.stream = None;
-                    return Some(Err(PickError::Parquet {
-                        path: self.url.clone().into(),
-                        source,
-                    }));
-                }
-            }
-        }
-        self.pending.pop_front().map(Ok)
     }
 }
 
