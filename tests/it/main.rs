@@ -12,6 +12,7 @@ mod cli_sql;
 mod cli_transform;
 mod common;
 mod crash;
+mod distill;
 mod fake_llm;
 mod fasttext_flow;
 mod fasttext_model;

@@ -7,20 +7,32 @@ use pick_engine::Result;
 use pick_engine::pipelines::SplitSize;
 use pick_jq::field_path;
 
-/// clap shorts are one character; bonepick's `-tt`/`-ll` become their long forms before parsing.
-/// Nothing after `--` is touched.
-pub fn rewrite_two_letter_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+/// bonepick's shorts that clap cannot take as they are, as their long forms, before parsing:
+/// `-tt`/`-ll` (clap shorts are one character), and `distill-model2vec`'s `-q TYPE`
+/// (`-q` is pick's global `--quiet`; a `-q` followed by a saved type is the type). Nothing
+/// after `--` is touched.
+pub fn rewrite_bonepick_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    const TYPES: [&str; 4] = ["float16", "float32", "float64", "int8"];
+    let args: Vec<OsString> = args.into_iter().collect();
     let mut out = Vec::new();
     let mut rest = false;
-    for arg in args {
+    let mut distill = false;
+    for (i, arg) in args.iter().enumerate() {
         if rest {
-            out.push(arg);
+            out.push(arg.clone());
             continue;
         }
         let rewritten = arg.to_str().and_then(|a| {
             if a == "--" {
                 rest = true;
                 return None;
+            }
+            if a == "distill-model2vec" {
+                distill = true;
+            }
+            let next = args.get(i + 1).and_then(|n| n.to_str());
+            if distill && a == "-q" && next.is_some_and(|n| TYPES.contains(&n)) {
+                return Some("--quantize-to".to_string());
             }
             [("-tt", "--text-expression"), ("-ll", "--label-expression")]
                 .iter()
@@ -33,7 +45,7 @@ pub fn rewrite_two_letter_shorts(args: impl IntoIterator<Item = OsString>) -> Ve
                     }
                 })
         });
-        out.push(rewritten.map_or(arg, OsString::from));
+        out.push(rewritten.map_or_else(|| arg.clone(), OsString::from));
     }
     out
 }
@@ -239,7 +251,7 @@ mod tests {
     #[test]
     fn two_letter_shorts_become_long_flags() {
         assert_eq!(
-            rewrite_two_letter_shorts(os(&["pick", "x", "-tt", ".a", "-ll=.b", "-t", "-l"])),
+            rewrite_bonepick_shorts(os(&["pick", "x", "-tt", ".a", "-ll=.b", "-t", "-l"])),
             os(&[
                 "pick",
                 "x",
@@ -251,8 +263,19 @@ mod tests {
             ])
         );
         assert_eq!(
-            rewrite_two_letter_shorts(os(&["pick", "--", "-tt"])),
+            rewrite_bonepick_shorts(os(&["pick", "--", "-tt"])),
             os(&["pick", "--", "-tt"])
+        );
+        assert_eq!(
+            rewrite_bonepick_shorts(os(&["pick", "-q", "distill-model2vec", "-q", "int8", "-q"])),
+            os(&[
+                "pick",
+                "-q",
+                "distill-model2vec",
+                "--quantize-to",
+                "int8",
+                "-q"
+            ])
         );
     }
 

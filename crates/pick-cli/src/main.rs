@@ -50,7 +50,7 @@ fn remove_staging_on_interrupt() {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(flags::rewrite_two_letter_shorts(std::env::args_os()));
+    let cli = Cli::parse_from(flags::rewrite_bonepick_shorts(std::env::args_os()));
     remove_staging_on_interrupt();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,7 +7,7 @@
 use clap::Parser;
 
 use crate::commands::Cli;
-use crate::flags::rewrite_two_letter_shorts;
+use crate::flags::rewrite_bonepick_shorts;
 
 const WORKLOG: &str = include_str!("../../../tests/fixtures/worklog/worklog-commands.md");
 
@@ -183,7 +183,7 @@ fn every_worklog_command_parses_as_written() {
             continue;
         }
         let argv = std::iter::once("pick".to_string()).chain(words.iter().cloned());
-        let argv = rewrite_two_letter_shorts(argv.map(Into::into));
+        let argv = rewrite_bonepick_shorts(argv.map(Into::into));
         if let Err(e) = Cli::try_parse_from(argv) {
             panic!("pick {}\n{e}", words.join(" "));
         }

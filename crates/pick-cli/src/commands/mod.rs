@@ -78,6 +78,8 @@ pub enum Command {
     EvalFasttext(fasttext::eval::EvalFasttextArgs),
     /// Add `.metadata.<classifier>` = {label: probability} from a fastText model to every row.
     InferFasttext(infer::InferArgs),
+    /// Distil a Model2Vec static model from a local BERT-family sentence transformer.
+    DistillModel2vec(model2vec::distill::DistillArgs),
     /// Fine-tune a Model2Vec static model with a classifier (or regressor) head.
     TrainModel2vec(model2vec::train::TrainModel2vecArgs),
     /// Precision, recall, F1 and AUC per class (or regression errors) of a Model2Vec pipeline
@@ -128,6 +130,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::TrainFasttext(args) => fasttext::train::run(args, g),
         Command::EvalFasttext(args) => fasttext::eval::run(args, g),
         Command::InferFasttext(args) => infer::run(args, Classifier::Fasttext, g).await,
+        Command::DistillModel2vec(args) => model2vec::distill::run(args, g).await,
         Command::TrainModel2vec(args) => model2vec::train::run(args, g).await,
         Command::EvalModel2vec(args) => model2vec::eval::run(args, g).await,
         Command::InferModel2vec(args) => infer::run(args, Classifier::Model2vec, g).await,

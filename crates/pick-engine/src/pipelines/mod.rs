@@ -10,6 +10,7 @@ pub mod bench;
 pub mod calibration;
 pub mod convert_fasttext;
 pub mod count_tokens;
+pub mod distill_model2vec;
 pub mod eval_fasttext;
 pub mod eval_model2vec;
 pub mod export;

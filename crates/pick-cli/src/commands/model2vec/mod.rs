@@ -1,5 +1,7 @@
-//! The Model2Vec commands: train, evaluate and score with model2vec 0.10 pipelines.
+//! The Model2Vec commands: distil static models, train, evaluate and score with model2vec 0.10
+//! pipelines.
 
+pub mod distill;
 pub mod eval;
 pub mod train;
 
