@@ -154,6 +154,14 @@ mod tests {
         }
     }
 
+    fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    }
+
     fn rows(v: &serde_json::Value) -> Vec<u32> {
         v.as_array()
             .unwrap()
@@ -181,13 +189,7 @@ mod tests {
         let width = ids.len() / n;
         let states = bert.forward(&ids, &mask, n, width).unwrap();
         let got: Vec<f32> = states.flatten_all().unwrap().to_vec1().unwrap();
-        let want = floats(&reference["last_hidden_state"]);
-        assert_eq!(got.len(), want.len());
-        let worst = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let worst = largest_difference(&got, &floats(&reference["last_hidden_state"]));
         assert!(worst < 1e-4, "largest difference {worst}");
         let pooled: Vec<f32> = bert
             .pool(&states)
@@ -197,12 +199,7 @@ mod tests {
             .unwrap()
             .to_vec1()
             .unwrap();
-        let want = floats(&reference["pooler_output"]);
-        let worst = pooled
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let worst = largest_difference(&pooled, &floats(&reference["pooler_output"]));
         assert!(worst < 1e-4, "pooler: largest difference {worst}");
     }
 

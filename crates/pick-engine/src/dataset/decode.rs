@@ -112,6 +112,17 @@ pub struct Projection {
 }
 
 impl Projection {
+    /// The columns' names, as plans show them.
+    pub fn column_names(&self) -> String {
+        let names: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        names.join(", ")
+    }
+
     pub fn new(layout: &TableLayout, indices: Option<&Vec<usize>>) -> Result<Projection> {
         let indices: Vec<usize> = match indices {
             Some(p) => p.clone(),

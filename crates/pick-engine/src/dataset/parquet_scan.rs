@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder};
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
@@ -363,13 +363,7 @@ impl DisplayAs for ParquetScanExec {
             "DatasetScan: root={}, shards={}, format=parquet, columns=[{}]",
             self.dataset.root.display(),
             self.shards,
-            self.projection
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.projection.column_names()
         )
     }
 }
@@ -444,7 +438,9 @@ impl ExecutionPlan for ParquetScanExec {
                     .iter()
                     .map(|&i| Arc::clone(batch.column(i)))
                     .collect();
-                Some(json_text(&fields, &arrays, n).map_err(PickError::into_datafusion)?)
+                let writer =
+                    RowWriter::new(&fields, &arrays).map_err(PickError::into_datafusion)?;
+                Some(writer.text_column(n))
             };
             let columns = sources
                 .iter()
@@ -473,21 +469,4 @@ impl ExecutionPlan for ParquetScanExec {
             rows.chain(done),
         )))
     }
-}
-
-/// Each row of `arrays` (the table's data columns, conformed) as JSON text.
-pub fn json_text(
-    fields: &[&Field],
-    arrays: &[ArrayRef],
-    n: usize,
-) -> crate::error::Result<ArrayRef> {
-    let writer = RowWriter::new(fields, arrays)?;
-    let mut b = StringBuilder::with_capacity(n, n * 64);
-    let mut buf = Vec::new();
-    for r in 0..n {
-        buf.clear();
-        writer.write_row(r, &mut buf);
-        b.append_value(std::str::from_utf8(&buf).expect("the JSON writer writes UTF-8"));
-    }
-    Ok(Arc::new(b.finish()))
 }

@@ -12,9 +12,9 @@ use crate::dataset::conform::conform;
 use crate::dataset::decode::{Column, Projection, TableLayout, Virtual, decode_chunk};
 use crate::dataset::discover::{Shard, ShardFormat};
 use crate::dataset::lines::{Chunker, LineChunk};
-use crate::dataset::parquet_scan::json_text;
 use crate::dataset::partition::Piece;
 use crate::error::{PickError, Result};
+use crate::write::json_rows::RowWriter;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 
 /// Counters shared by every stream of a scan; commands report them when the scan ends.
@@ -261,7 +261,7 @@ fn emit_batches(
                 .iter()
                 .map(|a| Arc::clone(a.as_ref().expect("read")))
                 .collect();
-            Some(json_text(&fields, &arrays, n)?)
+            Some(RowWriter::new(&fields, &arrays)?.text_column(n))
         } else {
             None
         };

@@ -328,14 +328,7 @@ impl DisplayAs for ScanExec {
             self.dataset.root.display(),
             self.shards,
             self.groups.len(),
-            self.ctx
-                .projection
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.ctx.projection.column_names()
         )
     }
 }

@@ -82,6 +82,18 @@ impl<'a> RowWriter<'a> {
     pub fn write_row(&self, row: usize, out: &mut Vec<u8>) {
         write_object(&self.names, &self.columns, row, out);
     }
+
+    /// The first `rows` rows as a column of JSON text (the `_json` of columnar shards).
+    pub fn text_column(&self, rows: usize) -> ArrayRef {
+        let mut b = arrow::array::StringBuilder::with_capacity(rows, rows * 64);
+        let mut buf = Vec::new();
+        for r in 0..rows {
+            buf.clear();
+            self.write_row(r, &mut buf);
+            b.append_value(std::str::from_utf8(&buf).expect("the JSON writer writes UTF-8"));
+        }
+        std::sync::Arc::new(b.finish())
+    }
 }
 
 /// One row of named columns as a JSON object; null fields are left out.
