@@ -32,18 +32,22 @@ step "fastText: convert (ultrafine), train, evaluate"
 pick convert-to-fasttext -i "$OUT/split" -o "$OUT/ft-data" -n ultrafine --max-length 2000
 pick train-fasttext -d "$OUT/ft-data" -o "$OUT/ft-model" --dimension 16 --learning-rate 0.5 \
   --word-ngrams 2 --min-count 5 --epoch 25 --bucket 20000 --seed 42
-pick eval-fasttext -d "$OUT/ft-data" -m "$OUT/ft-model" > "$OUT/ft-eval.yaml"
+pick eval-fasttext -d "$OUT/ft-data" -m "$OUT/ft-model" --plot "$OUT/plots/fasttext" > "$OUT/ft-eval.yaml"
 
 step "Model2Vec: normalize (potion), train on the shipped potion base, evaluate"
 pick normalize-dataset -i "$OUT/split" -o "$OUT/potion" -n potion
 pick train-model2vec -d "$OUT/potion" -o "$OUT/m2v-model" -m models/model2vec/potion-8m-pca64
-pick eval-model2vec -d "$OUT/potion" -m "$OUT/m2v-model" > "$OUT/m2v-eval.yaml"
+pick eval-model2vec -d "$OUT/potion" -m "$OUT/m2v-model" --plot "$OUT/plots/model2vec" > "$OUT/m2v-eval.yaml"
 
 step "score the corpus with both"
 pick infer-fasttext -m "$OUT/ft-model" -i "$OUT/split" -o "$OUT/scored-ft" -c ft \
   --normalizer ultrafine --max-length 2000
 pick infer-model2vec -m "$OUT/m2v-model" -i "$OUT/scored-ft" -o "$OUT/scored" -c m2v \
   --normalizer potion
+
+step "calibration: fastText's pos probability against the gold label (neg < pos)"
+pick eval-calibration -d "$OUT/scored" -p '.metadata.ft["__label__pos"]' -l .score \
+  --plot "$OUT/plots/calibration" --no-histogram --no-calibration
 
 step "rank and compare in SQL"
 pick sql -d "s=$OUT/scored" "
@@ -65,4 +69,5 @@ step "summary"
 printf 'fastText   (%s): macro F1 %s, macro AUC %s\n' "$OUT/ft-model" "$(f1 "$OUT/ft-eval.yaml")" "$(auc "$OUT/ft-eval.yaml")"
 printf 'Model2Vec  (%s): macro F1 %s, macro AUC %s\n' "$OUT/m2v-model" "$(f1 "$OUT/m2v-eval.yaml")" "$(auc "$OUT/m2v-eval.yaml")"
 printf 'scored corpus: %s (both scores in .metadata.ft and .metadata.m2v)\n' "$OUT/scored"
+printf 'plots: %s (ROC, precision-recall, confusion, calibration; PNG and SVG)\n' "$OUT/plots"
 awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "the whole job took %.1fs\n", ns / 1e9 }'

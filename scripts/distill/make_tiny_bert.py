@@ -50,6 +50,10 @@ tok.post_processor = processors.TemplateProcessing(
     special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
 tok.decoder = decoders.WordPiece(prefix="##", cleanup=True)
 tok.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+# Fixed padding, as all-MiniLM-L6-v2's tokenizer has (Fixed(128)): model2vec embeds the words of
+# a --vocabulary file from their padded encoding, so the fixture exercises that.
+tok.enable_truncation(max_length=32)
+tok.enable_padding(length=16, pad_id=vocab["[PAD]"], pad_token="[PAD]")
 tok.save(str(out / "tokenizer.json"))
 
 sp = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"}

@@ -6,6 +6,7 @@
 #
 #   bash scripts/distill/parity.sh                  # defaults: -d 256, float16, mean
 #   ARGS="-d 128 -q float32" bash scripts/distill/parity.sh
+#   ARGS="-v words.txt -k 2048" bash scripts/distill/parity.sh   (needs scikit-learn in the venv)
 #   PICK=/path/to/pick bash scripts/distill/parity.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,8 @@ for ((i = 0; i < ${#extra[@]}; i += 2)); do
     -q) py_args+=(--quantize-to "${extra[i+1]}") ;;
     -p) py_args+=(--pooling "${extra[i+1]}") ;;
     -s) py_args+=(--sif "${extra[i+1]}") ;;
+    -v) py_args+=(--vocabulary "${extra[i+1]}") ;;
+    -k) py_args+=(--vocabulary-quantization "${extra[i+1]}") ;;
   esac
 done
 out=$CACHE/out

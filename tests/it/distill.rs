@@ -89,3 +89,69 @@ fn models_pick_cannot_distil_are_named() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
 }
+
+/// bonepick's short flags for the vocabulary: `-v FILE` (here gzipped, read as such) and
+/// `-k K`; a file that is not UTF-8 is named with its line.
+#[test]
+fn a_vocabulary_file_adds_words_and_k_clusters_the_rows() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let words = tmp.path().join("words.txt.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"distillation\nHello World\n\nthe\n").unwrap();
+    write_file(&words, &gz.finish().unwrap());
+    let out = tmp.path().join("m");
+    pick_ok(&[
+        "-q",
+        "distill-model2vec",
+        "-m",
+        s(&tiny_bert()),
+        "-o",
+        s(&out),
+        "-v",
+        s(&words),
+        "-k",
+        "12",
+        "-d",
+        "8",
+    ]);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["vocabulary_quantization"], 12);
+    assert_eq!(config["hidden_dim"], 8);
+    let tokenizer = std::fs::read_to_string(out.join("tokenizer.json")).unwrap();
+    assert!(
+        tokenizer.contains(r#""distillation":184"#),
+        "a new word after the 184 rows"
+    );
+    assert!(tokenizer.contains(r#""content":"hello world""#), "a phrase");
+
+    let bad = tmp.path().join("bad.txt");
+    write_file(&bad, b"fine\nalso fine\n\xff\xfe\n");
+    let o = pick(&[
+        "distill-model2vec",
+        "-m",
+        s(&tiny_bert()),
+        "-o",
+        s(&tmp.path().join("o")),
+        "-v",
+        s(&bad),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad.txt:3: the vocabulary is not UTF-8 text"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pick(&[
+        "distill-model2vec",
+        "-m",
+        s(&tiny_bert()),
+        "-o",
+        s(&tmp.path().join("o")),
+        "-k",
+        "1000",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("184 rows"), "{}", stderr(&o));
+}

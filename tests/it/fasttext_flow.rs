@@ -14,7 +14,7 @@ fn official_model() -> PathBuf {
 }
 
 /// A committed model copied where eval-fasttext may write its results next to it.
-fn model_copy(tmp: &Path, name: &str) -> PathBuf {
+pub(crate) fn model_copy(tmp: &Path, name: &str) -> PathBuf {
     let dir = tmp.join(format!("model-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(

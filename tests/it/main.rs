@@ -20,6 +20,7 @@ mod guarantees;
 mod metrics_sql;
 mod model2vec;
 mod object_store;
+mod plots;
 mod quickstart;
 mod roundtrip;
 mod slt;

@@ -2,7 +2,7 @@ use crate::common::*;
 
 /// The worklog's binary agreement example: 2,000 keyed rows per annotator built to the
 /// confusion matrix [[608, 347], [109, 936]] (rows: annotator A, columns: B).
-fn worklog_runs(dir: &std::path::Path) {
+pub(crate) fn worklog_runs(dir: &std::path::Path) {
     let (mut a, mut b) = (String::new(), String::new());
     let cells = [
         ("neg", "neg", 608),

@@ -26,6 +26,10 @@ fn the_main_job_runs_on_the_shipped_data() {
         "ft-model/model.bin",
         "m2v-model/model/model.safetensors",
         "m2v-model/report.yaml",
+        "plots/fasttext/roc.png",
+        "plots/fasttext/confusion.svg",
+        "plots/model2vec/precision_recall.png",
+        "plots/calibration/calibration.png",
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
@@ -61,6 +65,7 @@ fn the_main_job_runs_on_the_shipped_data() {
         "fastText   (",
         "Model2Vec  (",
         "scored corpus:",
+        "plots:",
         "the whole job took",
     ] {
         assert!(stdout.contains(line), "{line} in {stdout}");

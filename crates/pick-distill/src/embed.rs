@@ -2,8 +2,6 @@
 //! does: rows sorted by length, batches of 256 padded to their longest row (the padding
 //! masked), one vector per row by the pooling, NaN made 0.
 
-use candle_core::{D, DType, IndexOp, Tensor};
-
 use crate::bert::Bert;
 use crate::error::DistillError;
 
@@ -76,35 +74,36 @@ pub fn embed(
         }
         let states = bert.forward(&ids, &mask, chunk.len(), width)?;
         let pooled = match pooling {
-            Pooling::Mean => {
-                let m = Tensor::from_slice(&mask, (chunk.len(), width), states.device())?
-                    .to_dtype(DType::F32)?;
-                let counts = m.sum_keepdim(1)?.clamp(1f32, f32::MAX)?;
-                states
-                    .broadcast_mul(&m.unsqueeze(D::Minus1)?)?
-                    .sum(1)?
-                    .broadcast_div(&counts)?
-            }
-            Pooling::First => states.i((.., 0))?.contiguous()?,
-            Pooling::Last => {
-                let rows_out = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(b, &i)| states.i((b, rows[i].len().max(1) - 1)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Tensor::stack(&rows_out, 0)?
-            }
-            Pooling::Pooler => bert.pool(&states)?.ok_or_else(|| {
+            Pooling::Pooler => bert.pool(&states, chunk.len(), width).ok_or_else(|| {
                 DistillError::Usage(
                     "--pooling pooler: the model has no pooler weights (pooler.dense)".into(),
                 )
             })?,
+            _ => {
+                let mut pooled = vec![0f32; chunk.len() * h];
+                for (b, &i) in chunk.iter().enumerate() {
+                    let at = |p: usize| &states[(b * width + p) * h..(b * width + p + 1) * h];
+                    let out = &mut pooled[b * h..(b + 1) * h];
+                    let len = rows[i].len().max(1);
+                    match pooling {
+                        Pooling::First => out.copy_from_slice(at(0)),
+                        Pooling::Last => out.copy_from_slice(at(len - 1)),
+                        _ => {
+                            // The row's own positions; the batch's padding is masked out.
+                            for p in 0..rows[i].len() {
+                                out.iter_mut().zip(at(p)).for_each(|(o, v)| *o += v);
+                            }
+                            out.iter_mut().for_each(|o| *o /= len as f32);
+                        }
+                    }
+                }
+                pooled
+            }
         };
-        let values: Vec<f32> = pooled.flatten_all()?.to_vec1()?;
         for (b, &i) in chunk.iter().enumerate() {
             for (o, v) in out[i * h..(i + 1) * h]
                 .iter_mut()
-                .zip(&values[b * h..(b + 1) * h])
+                .zip(&pooled[b * h..(b + 1) * h])
             {
                 *o = if v.is_nan() { 0.0 } else { *v };
             }

@@ -16,8 +16,6 @@ pub enum DistillError {
     /// A flag value that cannot be used.
     #[error("{0}")]
     Usage(String),
-    #[error("the transformer failed: {0}")]
-    Forward(#[from] candle_core::Error),
 }
 
 impl DistillError {

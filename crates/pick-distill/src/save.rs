@@ -14,6 +14,8 @@ pub struct Saved<'a> {
     pub embeddings: (safetensors::Dtype, Vec<u8>),
     pub rows: usize,
     pub dim: usize,
+    /// With clustered rows: each token's SIF weight and its row.
+    pub clustered: Option<(&'a [f64], &'a [u32])>,
     pub config: Value,
     pub tokenizer: &'a Value,
     pub base_model: &'a str,
@@ -39,10 +41,29 @@ fn pretty(value: &Value) -> Vec<u8> {
 pub fn save(dir: &Path, model: &Saved) -> Result<(), DistillError> {
     let path = dir.join("model.safetensors");
     let (dtype, data) = &model.embeddings;
-    let view = TensorView::new(*dtype, vec![model.rows, model.dim], data)
-        .map_err(|e| DistillError::bad(&path, e.to_string()))?;
-    let bytes = safetensors::serialize([("embeddings", view)], None::<HashMap<String, String>>)
-        .map_err(|e| DistillError::bad(&path, e.to_string()))?;
+    let bad = |e: safetensors::SafeTensorError| DistillError::bad(&path, e.to_string());
+    let mut tensors = vec![(
+        "embeddings",
+        TensorView::new(*dtype, vec![model.rows, model.dim], data).map_err(bad)?,
+    )];
+    let (weights, mapping): (Vec<u8>, Vec<u8>) = match model.clustered {
+        Some((w, m)) => (
+            w.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            m.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+        ),
+        None => Default::default(),
+    };
+    if let Some((w, m)) = model.clustered {
+        tensors.push((
+            "weights",
+            TensorView::new(safetensors::Dtype::F64, vec![w.len()], &weights).map_err(bad)?,
+        ));
+        tensors.push((
+            "mapping",
+            TensorView::new(safetensors::Dtype::I32, vec![m.len()], &mapping).map_err(bad)?,
+        ));
+    }
+    let bytes = safetensors::serialize(tensors, None::<HashMap<String, String>>).map_err(bad)?;
     write(&path, &bytes)?;
     write(&dir.join("config.json"), &pretty(&model.config))?;
     let tokenizer = serde_json::to_vec(model.tokenizer).expect("JSON values serialize");
@@ -61,7 +82,10 @@ pub fn save(dir: &Path, model: &Saved) -> Result<(), DistillError> {
          A Model2Vec static model distilled from {} by pick (`pick distill-model2vec`): \
          {} tokens, {} dimensions.\n\n```python\nfrom model2vec import StaticModel\n\
          model = StaticModel.from_pretrained(\"{name}\")\n```\n",
-        model.base_model, model.base_model, model.rows, model.dim
+        model.base_model,
+        model.base_model,
+        model.clustered.map_or(model.rows, |(w, _)| w.len()),
+        model.dim
     );
     write(&dir.join("README.md"), card.as_bytes())
 }

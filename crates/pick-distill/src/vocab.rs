@@ -2,15 +2,17 @@
 //! WordPiece tokenizer: the original vocabulary in id order, less the added tokens other
 //! than the unknown and padding tokens (`[MASK]`, `[CLS]`, `[SEP]`) and less the tokens the
 //! removal pattern matches at their start (Python's `re.match`). Each row is embedded from
-//! `[CLS] token [SEP]` in the original ids. The new tokenizer is the old one renumbered
-//! densely, without post-processor, padding to nothing, truncating at 512.
+//! `[CLS] token [SEP]` in the original ids. Words of a `--vocabulary` file are added after
+//! them (`additions`). The new tokenizer is the old one renumbered densely, without
+//! post-processor, padding to nothing, truncating at 512.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::{Value, json};
 
 use crate::error::DistillError;
+use crate::words;
 
 pub struct Vocabulary {
     /// The distilled model's tokens, in row order.
@@ -23,8 +25,13 @@ pub struct Vocabulary {
     pub tokenizer: Value,
 }
 
-/// The vocabulary of the tokenizer in `dir`, less what `remove` matches at a token's start.
-pub fn build(dir: &Path, remove: Option<&str>) -> Result<Vocabulary, DistillError> {
+/// The vocabulary of the tokenizer in `dir`, less what `remove` matches at a token's start,
+/// plus the entries of `additions` (`crate::words`).
+pub fn build(
+    dir: &Path,
+    remove: Option<&str>,
+    additions: &[String],
+) -> Result<Vocabulary, DistillError> {
     let path = dir.join("tokenizer.json");
     let text = std::fs::read_to_string(&path).map_err(|source| DistillError::Io {
         path: path.clone(),
@@ -84,22 +91,66 @@ pub fn build(dir: &Path, remove: Option<&str>) -> Result<Vocabulary, DistillErro
             })
         })
         .transpose()?;
+    let removed = |t: &str| {
+        pattern
+            .as_ref()
+            .is_some_and(|re| re.is_match(t).unwrap_or(false))
+    };
+    // The tokens model2vec still knows once the other added tokens are dropped; [CLS] and
+    // [SEP] among them until the end.
+    let known: Vec<(u32, &str)> = by_id
+        .iter()
+        .filter(|(id, t)| !added.contains(t) || keep_added(t) || *id == bos || *id == eos)
+        .map(|(id, t)| (*id, t.as_str()))
+        .collect();
+    // The unknown token of a WordPiece model cannot go.
+    let current: Vec<(u32, &str)> = known
+        .iter()
+        .copied()
+        .filter(|(_, t)| !removed(t) || Some(*t) == unk.as_deref())
+        .collect();
+    let extra = if additions.is_empty() {
+        (words::Added::default(), Vec::new())
+    } else {
+        let pad_token = pad.as_deref().and_then(|p| Some((p, id_of(p)?)));
+        let tk = words::original(dir, &text, pad_token)?;
+        let known_ids: HashMap<&str, u32> = known.iter().map(|&(id, t)| (t, id)).collect();
+        let added = words::sort(
+            &tk,
+            additions,
+            &known_ids.keys().copied().collect(),
+            &current.iter().map(|(_, t)| *t).collect(),
+            &removed,
+        )?;
+        let ids = |t: &str| -> Result<Vec<u32>, DistillError> {
+            if let Some(&id) = known_ids.get(t) {
+                return Ok(vec![bos, id, eos]);
+            }
+            tk.encode(t, true)
+                .map(|e| e.get_ids().to_vec())
+                .map_err(|e| DistillError::bad(&path, format!("encoding `{t}`: {e}")))
+        };
+        let inputs = added
+            .words
+            .iter()
+            .chain(&added.phrases)
+            .map(|t| ids(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        (added, inputs)
+    };
     let mut tokens = Vec::new();
     let mut inputs = Vec::new();
-    for (id, token) in &by_id {
-        if added.contains(token) && !keep_added(token) {
+    for &(id, token) in &current {
+        // [CLS] and [SEP] go with the post-processor.
+        if (added.contains(token) && !keep_added(token)) || extra.0.displaced.contains(token) {
             continue;
         }
-        // The unknown token of a WordPiece model cannot go.
-        let matched = pattern
-            .as_ref()
-            .is_some_and(|re| re.is_match(token).unwrap_or(false));
-        if matched && Some(token.as_str()) != unk.as_deref() {
-            continue;
-        }
-        tokens.push(token.clone());
-        inputs.push(vec![bos, *id, eos]);
+        tokens.push(token.to_string());
+        inputs.push(vec![bos, id, eos]);
     }
+    let regular = tokens.len() + extra.0.words.len();
+    tokens.extend(extra.0.words.iter().chain(&extra.0.phrases).cloned());
+    inputs.extend(extra.1);
     if tokens.is_empty() {
         return Err(DistillError::Usage(
             "the vocabulary is empty once the removal pattern is applied: check \
@@ -115,13 +166,13 @@ pub fn build(dir: &Path, remove: Option<&str>) -> Result<Vocabulary, DistillErro
     for (i, t) in tokens.iter().enumerate() {
         new_vocab.insert(t.clone(), json!(i));
     }
-    let added_tokens: Vec<Value> = tokenizer["added_tokens"]
+    let mut added_tokens: Vec<Value> = tokenizer["added_tokens"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|t| {
             let content = t["content"].as_str()?;
-            let id = new_id(content)?;
+            let id = new_id(content).filter(|&i| i < regular)?;
             keep_added(content).then(|| {
                 let mut t = t.clone();
                 t["id"] = json!(id);
@@ -129,13 +180,20 @@ pub fn build(dir: &Path, remove: Option<&str>) -> Result<Vocabulary, DistillErro
             })
         })
         .collect();
+    // Phrases are added tokens that strip the spaces around them, as skeletoken adds them.
+    added_tokens.extend(tokens[regular..].iter().enumerate().map(|(i, t)| {
+        json!({
+            "id": regular + i, "content": t, "single_word": false, "lstrip": true,
+            "rstrip": true, "normalized": true, "special": false,
+        })
+    }));
     tokenizer["model"]["vocab"] = Value::Object(new_vocab);
     tokenizer["added_tokens"] = Value::Array(added_tokens);
     tokenizer["post_processor"] = Value::Null;
     tokenizer["truncation"] = json!({
         "direction": "Right", "max_length": 512, "strategy": "LongestFirst", "stride": 0
     });
-    tokenizer["padding"] = match pad.as_deref().and_then(new_id) {
+    tokenizer["padding"] = match pad.as_deref().and_then(new_id).filter(|&i| i < regular) {
         Some(id) => json!({
             "strategy": {"Fixed": 0}, "direction": "Right", "pad_to_multiple_of": null,
             "pad_id": id, "pad_type_id": 0, "pad_token": pad,

@@ -7,3 +7,15 @@ pub mod table;
 
 pub use progress::Terminal;
 pub use stdout::Out;
+
+/// Tells where `--plot` charts went (stderr, like the other reports).
+pub fn plots_written(paths: &[std::path::PathBuf]) {
+    if let Some(first) = paths.first() {
+        let dir = first.parent().unwrap_or(first);
+        let names: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+            .collect();
+        eprintln!("plots in {}: {}", dir.display(), names.join(", "));
+    }
+}

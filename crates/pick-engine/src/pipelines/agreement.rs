@@ -30,6 +30,8 @@ pub struct AgreementParams {
     pub show_disagreements: bool,
     pub max_disagreements: usize,
     pub read: ReadOptions,
+    /// Where to draw each pair's confusion heatmap (and difference histogram, ordinal).
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// Per dataset: (key, label) sorted by key, the last row with a key winning. Labels are
@@ -166,6 +168,7 @@ pub async fn run(args: &AgreementParams, observer: &dyn Observer) -> Result<Vec<
                          "only_a": a.len() - common.len(), "only_b": b.len() - common.len()},
         });
         if !common.is_empty() {
+            let mut differences = None;
             let confusion = Confusion::from_pairs(common.iter().map(|(_, x, y)| (*x, *y)));
             let agree = confusion.agreements();
             let kappa = confusion.kappa(Weights::Nominal);
@@ -200,6 +203,7 @@ pub async fn run(args: &AgreementParams, observer: &dyn Observer) -> Result<Vec<
                         .collect()
                 };
                 let (xa, xb) = (values(0)?, values(1)?);
+                differences = Some(xa.iter().zip(&xb).map(|(x, y)| y - x).collect::<Vec<f64>>());
                 let e = errors(&xb, &xa).expect("non-empty");
                 let mut diffs: BTreeMap<i64, u64> = BTreeMap::new();
                 for (x, y) in xa.iter().zip(&xb) {
@@ -220,6 +224,26 @@ pub async fn run(args: &AgreementParams, observer: &dyn Observer) -> Result<Vec<
                     .map(|(k, x, y)| json!({"key": k, "a": x, "b": y}))
                     .collect();
                 report["disagreement_examples"] = json!(shown);
+            }
+            if let Some(dir) = &args.plot {
+                let suffix = if n == 2 {
+                    String::new()
+                } else {
+                    format!("_{}_{}", i + 1, i + 2)
+                };
+                let cells = confusion
+                    .matrix
+                    .iter()
+                    .map(|row| row.iter().map(|&c| c as f64).collect())
+                    .collect();
+                let written = crate::pipelines::plots::agreement(
+                    dir,
+                    &suffix,
+                    &confusion.labels,
+                    cells,
+                    differences.as_deref(),
+                )?;
+                report["plots"] = json!(written);
             }
         }
         reports.push(report);

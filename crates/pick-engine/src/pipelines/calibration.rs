@@ -40,6 +40,8 @@ pub struct EvalCalibrationParams {
     pub bins: usize,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Where to draw the calibration curve over the predictions' histogram.
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -169,6 +171,8 @@ pub struct CalibrationReport {
     pub bins: Vec<pick_metrics::calibration::Bin>,
     /// label, count, mean, std (population), min, max, median
     pub per_class: Vec<(String, usize, f64, f64, f64, f64, f64)>,
+    /// The charts written (`--plot`).
+    pub plots: Vec<PathBuf>,
 }
 
 pub fn evaluate(pred: &[f64], y: &[usize], unique: Vec<String>, bins: usize) -> CalibrationReport {
@@ -239,6 +243,7 @@ pub fn evaluate(pred: &[f64], y: &[usize], unique: Vec<String>, bins: usize) -> 
         bins: bin_list,
         per_class,
         unique,
+        plots: Vec::new(),
     }
 }
 
@@ -388,7 +393,10 @@ pub async fn eval(
     if pred.iter().any(|p| !(0.0..=1.0).contains(p)) {
         observer.note("warning: some predictions are outside [0, 1]");
     }
-    let report = evaluate(&pred, &y, unique, args.bins);
+    let mut report = evaluate(&pred, &y, unique, args.bins);
+    if let Some(dir) = &args.plot {
+        report.plots = crate::pipelines::plots::calibration(dir, &report.bins, &pred, args.bins)?;
+    }
     if let Some(out) = &args.output {
         write_file(out, report.yaml(args).to_text().as_bytes())?;
     }

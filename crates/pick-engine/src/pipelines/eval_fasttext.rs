@@ -27,6 +27,8 @@ pub struct EvalFasttextParams {
     pub model: PathBuf,
     /// 0 = all cores.
     pub num_proc: usize,
+    /// Where to draw the ROC, precision-recall and confusion charts.
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -41,6 +43,8 @@ pub struct EvalReport {
     pub files: usize,
     /// Gold classes the model has no label for (scored 0).
     pub unknown: Vec<String>,
+    /// The charts written (`--plot`).
+    pub plots: Vec<PathBuf>,
 }
 
 /// One test line: its gold labels (every `__label__` token, as fastText reads them) and the line.
@@ -290,6 +294,10 @@ pub fn run(args: &EvalFasttextParams) -> Result<EvalReport> {
         gold.push(example.gold.clone());
     }
     let result = evaluate(&gold, &probs, &classes);
+    let plots = match &args.plot {
+        Some(dir) => crate::pipelines::plots::classification(dir, &classes, &gold, &probs)?,
+        None => Vec::new(),
+    };
 
     let model_dir = if args.model.is_dir() {
         args.model.clone()
@@ -320,6 +328,7 @@ pub fn run(args: &EvalFasttextParams) -> Result<EvalReport> {
         yaml: text,
         unknown,
         result,
+        plots,
     })
 }
 

@@ -32,6 +32,8 @@ pub struct EvalModel2vecParams {
     pub rows: LabelledSpec,
     /// 0 = all cores.
     pub threads: usize,
+    /// Where to draw a classifier's ROC, precision-recall and confusion charts.
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +59,8 @@ pub struct EvalModel2vecReport {
     /// Gold classes the model has no output for (scored 0).
     pub unknown: Vec<String>,
     pub model: PathBuf,
+    /// The charts written (`--plot`).
+    pub plots: Vec<PathBuf>,
 }
 
 /// The head's outputs for a batch of rows, on `threads` threads, in order.
@@ -127,6 +131,7 @@ pub async fn run(p: &EvalModel2vecParams, observer: &dyn Observer) -> Result<Eva
     }
     let datasets_yaml = Yaml::List(p.dataset.iter().map(|d| Yaml::str(d.clone())).collect());
     let model_yaml = Yaml::str(p.model.display().to_string());
+    let mut plots = Vec::new();
     let (outcome, yaml, unknown) = match &head.classes {
         Some(model_classes) => {
             let mut classes: Vec<String> = gold.clone();
@@ -142,6 +147,9 @@ pub async fn run(p: &EvalModel2vecParams, observer: &dyn Observer) -> Result<Eva
                 .collect();
             let gold_refs: Vec<Vec<&str>> = gold.iter().map(|g| vec![g.as_str()]).collect();
             let result = evaluate(&gold_refs, &probs, &classes);
+            if let Some(dir) = &p.plot {
+                plots = crate::pipelines::plots::classification(dir, &classes, &gold_refs, &probs)?;
+            }
             let datasets: Vec<PathBuf> = p.dataset.iter().map(PathBuf::from).collect();
             let yaml = result.yaml(&datasets, &p.model);
             let unknown = classes
@@ -194,6 +202,7 @@ pub async fn run(p: &EvalModel2vecParams, observer: &dyn Observer) -> Result<Eva
         examples,
         unknown,
         model: dir,
+        plots,
     })
 }
 

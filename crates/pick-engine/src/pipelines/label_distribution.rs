@@ -35,6 +35,8 @@ pub struct LabelDistributionParams {
     pub buckets: usize,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Where to draw the label and key-length histograms.
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// The labels' counts, parsed as the label type says and in the order they are listed.
@@ -54,6 +56,8 @@ pub struct LabelDistributionReport {
     pub counts: Vec<(String, u64)>,
     /// (key length as text, rows), with `-k`.
     pub key_counts: Option<Vec<(String, u64)>>,
+    /// The charts written (`--plot`).
+    pub plots: Vec<std::path::PathBuf>,
 }
 
 impl LabelDistributionReport {
@@ -119,11 +123,24 @@ pub async fn run(
         Some(q) if total > 0 => Some(grouped(&engine, &q).await?),
         _ => None,
     };
-    Ok(LabelDistributionReport {
+    let mut report = LabelDistributionReport {
         total,
         counts,
         key_counts,
-    })
+        plots: Vec::new(),
+    };
+    if let Some(dir) = &p.plot {
+        use crate::pipelines::plots::{LabelBars, distribution};
+        let labels = match report.labels(p.label_type)? {
+            Labels::Values(v) => LabelBars::Numbers(v),
+            Labels::Ordinals(v) => {
+                LabelBars::Named(v.into_iter().map(|(l, n)| (l.to_string(), n)).collect())
+            }
+            Labels::Texts(v) => LabelBars::Named(v.into_iter().take(40).collect()),
+        };
+        report.plots = distribution(dir, labels, report.key_lengths()?.as_deref())?;
+    }
+    Ok(report)
 }
 
 /// (value as text, rows) pairs of a `SELECT x, count(*) ... GROUP BY 1`.

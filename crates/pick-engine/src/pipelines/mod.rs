@@ -18,6 +18,7 @@ pub mod import_hf;
 pub mod infer;
 pub mod label_distribution;
 pub mod normalize;
+pub mod plots;
 pub mod reshard;
 pub mod sample;
 pub mod sql;

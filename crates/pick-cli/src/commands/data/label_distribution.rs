@@ -53,6 +53,10 @@ pub struct LabelDistributionArgs {
     )]
     pub buckets: usize,
 
+    /// Draw the label and key-length histograms into DIR (PNG and SVG).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -72,6 +76,7 @@ pub async fn run(args: LabelDistributionArgs, g: Globals) -> Result<()> {
         buckets: args.buckets,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        plot: args.plot.clone(),
     };
     let r = label_distribution(&params, &g.observer(args.common.show_sql)).await?;
     let out = Out;
@@ -100,6 +105,9 @@ pub async fn run(args: LabelDistributionArgs, g: Globals) -> Result<()> {
     }
     if let Some(lengths) = &r.key_lengths()? {
         out.text(key_length_report(lengths, args.buckets))?;
+    }
+    if !g.quiet {
+        crate::output::plots_written(&r.plots);
     }
     Ok(())
 }

@@ -32,6 +32,11 @@ pub struct EvalFasttextArgs {
     /// Threads (0 = all cores).
     #[arg(value_parser = crate::flags::py_int::<usize>, short = 'p', long = "num-proc", default_value_t = 0, value_name = "N")]
     pub num_proc: usize,
+
+    /// Draw the ROC and precision-recall curves per class and the confusion matrix into DIR
+    /// (PNG and SVG).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(args: EvalFasttextArgs, g: Globals) -> Result<()> {
@@ -39,6 +44,7 @@ pub fn run(args: EvalFasttextArgs, g: Globals) -> Result<()> {
         dataset: args.dataset,
         model: args.model,
         num_proc: args.num_proc,
+        plot: args.plot,
     };
     let r = eval(&params)?;
     Out.text(&r.yaml)?;
@@ -63,6 +69,7 @@ pub fn run(args: EvalFasttextArgs, g: Globals) -> Result<()> {
             r.files,
             r.results_file.display()
         );
+        crate::output::plots_written(&r.plots);
     }
     Ok(())
 }

@@ -67,6 +67,11 @@ pub struct AgreementArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Draw each pair's confusion heatmap (and, --ordinal, the differences' histogram) into
+    /// DIR (PNG and SVG).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -86,6 +91,7 @@ pub async fn run(args: AgreementArgs, g: Globals) -> Result<()> {
         show_disagreements: args.show_disagreements,
         max_disagreements: args.max_disagreements,
         read: args.read.options(),
+        plot: args.plot.clone(),
     };
     let reports = agreement(&params, &g.observer(false)).await?;
     if args.json {
@@ -93,6 +99,14 @@ pub async fn run(args: AgreementArgs, g: Globals) -> Result<()> {
     }
     for r in &reports {
         print_report(r, &args)?;
+    }
+    if !g.quiet {
+        let plots: Vec<std::path::PathBuf> = reports
+            .iter()
+            .flat_map(|r| r["plots"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p.as_str().map(std::path::PathBuf::from))
+            .collect();
+        crate::output::plots_written(&plots);
     }
     Ok(())
 }

@@ -50,6 +50,10 @@ pub struct EvalCalibrationArgs {
     #[arg(long = "no-histogram")]
     pub no_histogram: bool,
 
+    /// Draw the calibration curve over a histogram of the predictions into DIR (PNG and SVG).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -63,11 +67,15 @@ pub async fn run(args: EvalCalibrationArgs, g: Globals) -> Result<()> {
         bins: args.bins,
         partitions: args.num_proc,
         read: args.read.options(),
+        plot: args.plot,
     };
     let report = eval(&params, &g.observer(false)).await?;
     print(&report, !args.no_histogram, !args.no_calibration)?;
     if let (Some(out), false) = (&params.output, g.quiet) {
         eprintln!("results written to {}", out.display());
+    }
+    if !g.quiet {
+        crate::output::plots_written(&report.plots);
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ pub struct DistillArgs {
     #[arg(short = 'm', long = "model-name-or-path", value_name = "MODEL")]
     pub model: String,
 
-    /// Words to add to the vocabulary, one per line (not supported yet).
+    /// Words to add to the vocabulary, one per line (.gz and .zst read as such).
     #[arg(short = 'v', long = "vocabulary-path", value_name = "FILE")]
     pub vocabulary: Option<PathBuf>,
 
@@ -70,7 +70,7 @@ pub struct DistillArgs {
     #[arg(long = "quantize-to", value_enum, default_value_t = QuantizeTo::Float16)]
     pub quantize_to: QuantizeTo,
 
-    /// Cluster the vocabulary's vectors into this many rows (not supported yet).
+    /// Cluster the vocabulary's vectors into this many rows (k-means, seeded).
     #[arg(short = 'k', long = "vocabulary-quantization", value_parser = crate::flags::py_int::<usize>, value_name = "K")]
     pub vocabulary_quantization: Option<usize>,
 
@@ -90,23 +90,14 @@ fn pca_dims(s: &str) -> std::result::Result<PcaDims, String> {
 }
 
 pub async fn run(args: DistillArgs, g: Globals) -> Result<()> {
-    let unsupported = |flag: &str| {
-        pick_engine::PickError::Usage(format!(
-            "{flag} is not supported yet by pick's distill-model2vec"
-        ))
-    };
-    if args.vocabulary.is_some() {
-        return Err(unsupported("--vocabulary-path"));
-    }
-    if args.vocabulary_quantization.is_some() {
-        return Err(unsupported("--vocabulary-quantization"));
-    }
     let params = DistillParams {
         model_name: args.model,
         output: args.output,
         pca_dims: args.pca_dims,
         sif_coefficient: args.sif_coefficient,
         token_remove_pattern: Some(args.token_remove_pattern).filter(|p| !p.is_empty()),
+        vocabulary_path: args.vocabulary,
+        vocabulary_quantization: args.vocabulary_quantization,
         quantize_to: match args.quantize_to {
             QuantizeTo::Float16 => Quantize::Float16,
             QuantizeTo::Float32 => Quantize::Float32,

@@ -24,6 +24,11 @@ pub struct EvalModel2vecArgs {
 
     #[command(flatten)]
     pub rows: RowArgs,
+
+    /// Draw a classifier's ROC and precision-recall curves per class and its confusion
+    /// matrix into DIR (PNG and SVG).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 pub async fn run(args: EvalModel2vecArgs, g: Globals) -> Result<()> {
@@ -32,6 +37,7 @@ pub async fn run(args: EvalModel2vecArgs, g: Globals) -> Result<()> {
         model: args.model,
         rows: args.rows.spec(g.quiet)?,
         threads: args.rows.num_proc,
+        plot: args.plot,
     };
     let r = eval(&params, &g.observer(false)).await?;
     Out.text(&r.yaml)?;
@@ -64,6 +70,7 @@ pub async fn run(args: EvalModel2vecArgs, g: Globals) -> Result<()> {
             r.model.display(),
             r.results_file.display()
         );
+        crate::output::plots_written(&r.plots);
     }
     Ok(())
 }
