@@ -21,6 +21,9 @@ pub const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// The bars' fill: the first line colour, lighter.
+pub const BAR: RGBColor = RGBColor(100, 160, 210);
+
 static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static FONT_ONCE: Once = Once::new();
 
@@ -167,7 +170,8 @@ where
     DB::ErrorType: 'static,
 {
     let top = bars.values.iter().copied().fold(0f64, f64::max).max(1.0) * 1.08;
-    let fill = PALETTE[0].mix(0.75).filled();
+    // Opaque, so a bar is one colour whatever grid lies under it.
+    let fill = BAR.filled();
     if bars.categories.is_empty() {
         let lo = bars.edges.first().copied().unwrap_or(0.0);
         let hi = bars.edges.last().copied().unwrap_or(1.0);

@@ -9,7 +9,7 @@ mod draw;
 
 use std::path::{Path, PathBuf};
 
-pub use draw::PALETTE;
+pub use draw::{BAR, PALETTE};
 
 /// Pixels of every chart.
 pub const WIDTH: u32 = 800;
