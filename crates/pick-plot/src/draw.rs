@@ -3,7 +3,9 @@
 use std::error::Error;
 use std::sync::Once;
 
+use plotters::chart::{ChartContext, MeshStyle};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -82,6 +84,37 @@ where
     }
 }
 
+type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart over `x` × `y` on `area`, `y_labels` pixels left for the y axis' labels.
+fn plane<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    y_labels: u32,
+) -> Result<Plane<'a, DB>>
+where
+    DB::ErrorType: 'static,
+{
+    Ok(ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(y_labels)
+        .build_cartesian_2d(x, y)?)
+}
+
+/// The axes' names and the one text style of every chart.
+fn labelled<'m, 'a, 'b, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB>,
+    x_label: &str,
+    y_label: &str,
+) -> &'m mut MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    mesh.x_desc(x_label)
+        .y_desc(y_label)
+        .axis_desc_style(("sans-serif", 15))
+        .label_style(("sans-serif", 13))
+}
+
 fn body<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     body: &Body,
@@ -116,18 +149,8 @@ fn draw_lines<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(56)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .axis_desc_style(("sans-serif", 15))
-        .label_style(("sans-serif", 13))
-        .draw()?;
+    let mut chart = plane(area, x.0..x.1, y.0..y.1, 56)?;
+    labelled(&mut chart.configure_mesh(), x_label, y_label).draw()?;
     if diagonal {
         chart.draw_series(LineSeries::new(
             [(x.0.max(y.0), x.0.max(y.0)), (x.1.min(y.1), x.1.min(y.1))],
@@ -175,19 +198,8 @@ where
     if bars.categories.is_empty() {
         let lo = bars.edges.first().copied().unwrap_or(0.0);
         let hi = bars.edges.last().copied().unwrap_or(1.0);
-        let mut chart = ChartBuilder::on(area)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
-            .build_cartesian_2d(lo..hi, 0f64..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .axis_desc_style(("sans-serif", 15))
-            .label_style(("sans-serif", 13))
-            .draw()?;
+        let mut chart = plane(area, lo..hi, 0f64..top, 56)?;
+        labelled(chart.configure_mesh().disable_x_mesh(), x_label, y_label).draw()?;
         chart.draw_series(
             bars.edges
                 .windows(2)
@@ -197,29 +209,26 @@ where
     } else {
         let n = bars.categories.len();
         let names = bars.categories.clone();
-        let mut chart = ChartBuilder::on(area)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.clamp(1, 30) * 2 + 1)
-            .x_label_formatter(&|v: &f64| {
-                // Names sit at the bars' centres (k + 0.5).
-                let k = v - 0.5;
-                if k >= 0.0 && k.fract().abs() < 1e-9 {
-                    names.get(k as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .axis_desc_style(("sans-serif", 15))
-            .label_style(("sans-serif", 13))
-            .draw()?;
+        let mut chart = plane(area, 0f64..n as f64, 0f64..top, 56)?;
+        let name_at = |v: &f64| {
+            // Names sit at the bars' centres (k + 0.5).
+            let k = v - 0.5;
+            if k >= 0.0 && k.fract().abs() < 1e-9 {
+                names.get(k as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        labelled(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.clamp(1, 30) * 2 + 1)
+                .x_label_formatter(&name_at),
+            x_label,
+            y_label,
+        )
+        .draw()?;
         chart.draw_series(
             bars.values
                 .iter()
@@ -260,11 +269,7 @@ where
         .fold(0f64, f64::max)
         .max(1e-12);
     let (rows_owned, cols_owned) = (rows.to_vec(), cols.to_vec());
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(90)
-        .build_cartesian_2d(0f64..nc as f64, 0f64..nr as f64)?;
+    let mut chart = plane(area, 0f64..nc as f64, 0f64..nr as f64, 90)?;
     let at = |v: f64, names: &[String], flip: bool| -> String {
         let k = v - 0.5;
         if k >= 0.0 && k.fract().abs() < 1e-9 {
@@ -279,18 +284,22 @@ where
             String::new()
         }
     };
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(nc * 2 + 1)
-        .y_labels(nr * 2 + 1)
-        .x_label_formatter(&|v: &f64| at(*v, &cols_owned, false))
-        .y_label_formatter(&|v: &f64| at(*v, &rows_owned, true))
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .axis_desc_style(("sans-serif", 15))
-        .label_style(("sans-serif", 13))
-        .draw()?;
+    let (col_at, row_at) = (
+        |v: &f64| at(*v, &cols_owned, false),
+        |v: &f64| at(*v, &rows_owned, true),
+    );
+    labelled(
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(nc * 2 + 1)
+            .y_labels(nr * 2 + 1)
+            .x_label_formatter(&col_at)
+            .y_label_formatter(&row_at),
+        x_label,
+        y_label,
+    )
+    .draw()?;
     let placed: Vec<(f64, f64, f64)> = cells
         .iter()
         .enumerate()
