@@ -36,6 +36,7 @@ fn main() {
             partitions: 0,
             read: Default::default(),
             overwrite: false,
+            cluster: None,
         },
         &Silent,
     ))

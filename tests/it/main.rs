@@ -10,6 +10,8 @@ mod cli_normalize;
 mod cli_prep;
 mod cli_sql;
 mod cli_transform;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod common;
 mod crash;
 mod distill;

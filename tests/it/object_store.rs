@@ -31,8 +31,8 @@ fn moto_server() -> PathBuf {
 
 /// A moto server for this test binary, stopped when the binary exits (a shell watches the
 /// test process and kills the server when it is gone).
-struct Moto {
-    endpoint: String,
+pub(crate) struct Moto {
+    pub(crate) endpoint: String,
     _child: Child,
 }
 
@@ -73,7 +73,7 @@ fn start_moto(auth: bool) -> Moto {
     }
 }
 
-fn moto() -> &'static Moto {
+pub(crate) fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| start_moto(false))
 }
@@ -110,7 +110,7 @@ fn http(endpoint: &str, method: &str, path: &str) -> u16 {
 }
 
 /// Copies the files under `local` to `bucket/prefix/`, byte for byte.
-fn put_dir(local: &Path, bucket: &str, prefix: &str) {
+pub(crate) fn put_dir(local: &Path, bucket: &str, prefix: &str) {
     for (rel, bytes) in files_under(local) {
         let (status, _) = request(
             &moto().endpoint,
@@ -179,7 +179,7 @@ fn get_dir(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec
 }
 
 /// A fresh bucket on the shared server.
-fn bucket(name: &str) -> String {
+pub(crate) fn bucket(name: &str) -> String {
     let status = http(&moto().endpoint, "PUT", &format!("/{name}"));
     assert_eq!(status, 200, "bucket {name} created");
     name.to_string()

@@ -106,6 +106,7 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
             partitions: 0,
             read: read(),
             overwrite: false,
+            cluster: None,
         },
         &Silent,
     ))
@@ -120,6 +121,7 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
             partitions: 0,
             read: read(),
             overwrite: false,
+            cluster: None,
         },
         &Silent,
     ))

@@ -90,16 +90,33 @@ impl From<PickError> for SltError {
     }
 }
 
+/// Where a file's statements run: a local engine, or Ballista's standalone cluster (a
+/// scheduler and an executor in this process, pick's codecs and functions in both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Local,
+    #[cfg(feature = "cluster")]
+    Cluster,
+}
+
 /// One connection of the runner: a fresh engine with data-samples registered as `s`.
 struct Session {
     engine: Engine,
+    place: Place,
 }
 
 impl Session {
-    fn open(samples: &Path) -> Result<Session, SltError> {
-        let engine = Engine::new(Default::default(), 0).expect("engine");
+    async fn open(samples: &Path, place: Place) -> Result<Session, SltError> {
+        let engine = match place {
+            Place::Local => Engine::new(Default::default(), 0)?,
+            #[cfg(feature = "cluster")]
+            Place::Cluster => {
+                let cluster = pick_engine::cluster::Cluster::Standalone { slots: 2 };
+                Engine::on_cluster(Default::default(), 4, &cluster).await?
+            }
+        };
         engine.register("s", samples.to_str().expect("UTF-8 path"))?;
-        Ok(Session { engine })
+        Ok(Session { engine, place })
     }
 }
 
@@ -128,9 +145,14 @@ impl sqllogictest::AsyncDB for Session {
 
     async fn shutdown(&mut self) {}
 
-    /// For `skipif pick` / `onlyif pick`.
+    /// For `skipif pick` / `onlyif pick`, and `skipif pick-cluster` for a record whose
+    /// answer cannot be the same on a cluster (the comment above it says why).
     fn engine_name(&self) -> &str {
-        "pick"
+        match self.place {
+            Place::Local => "pick",
+            #[cfg(feature = "cluster")]
+            Place::Cluster => "pick-cluster",
+        }
     }
 }
 
@@ -175,11 +197,21 @@ fn one_letter_per_column(actual: &Vec<Letter>, written: &Vec<Letter>) -> bool {
     actual.len() == written.len()
 }
 
-async fn run_file(path: &Path, samples: &Path, complete: bool) -> Result<(), String> {
-    let mut runner = Runner::new(move || async move { Session::open(samples) });
+async fn run_file(
+    path: &Path,
+    samples: &Path,
+    parquet: &Path,
+    place: Place,
+    complete: bool,
+) -> Result<(), String> {
+    let mut runner = Runner::new(move || async move { Session::open(samples, place).await });
     runner.set_var(
         "SAMPLES".to_string(),
         samples.to_str().expect("UTF-8 path").to_string(),
+    );
+    runner.set_var(
+        "SAMPLES_PARQUET".to_string(),
+        parquet.to_str().expect("UTF-8 path").to_string(),
     );
     runner.with_normalizer(exact);
     runner.with_validator(default_validator);
@@ -199,14 +231,28 @@ async fn run_file(path: &Path, samples: &Path, complete: bool) -> Result<(), Str
     result
 }
 
-#[test]
-fn slt_files() {
+/// data-samples as Parquet (`pick export`, the layout mirrored), for `$SAMPLES_PARQUET`.
+fn parquet_copy(samples: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("samples-parquet");
+    let done = std::process::Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args(["export", "-q", "-i"])
+        .arg(samples)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("pick runs");
+    assert!(done.success(), "pick export of data-samples failed");
+    out
+}
+
+/// Every `.slt` file at `place`; completion only ever rewrites from a local run.
+fn run_all(place: Place) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .expect("repository root");
     let samples = root.join("data-samples");
-    let complete = std::env::var(COMPLETE).is_ok_and(|v| v == "1");
+    let complete = place == Place::Local && std::env::var(COMPLETE).is_ok_and(|v| v == "1");
     let dir = root.join("tests/slt");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -215,10 +261,12 @@ fn slt_files() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no .slt files in {}", dir.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let parquet = parquet_copy(&samples, tmp.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut failures = vec![];
     for f in &files {
-        match rt.block_on(run_file(f, &samples, complete)) {
+        match rt.block_on(run_file(f, &samples, &parquet, place, complete)) {
             Ok(()) if complete => eprintln!("completed {}", f.display()),
             Ok(()) => {}
             Err(e) => failures.push(e),
@@ -226,9 +274,22 @@ fn slt_files() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} .slt files failed:\n\n{}",
+        "{} of {} .slt files failed ({place:?}):\n\n{}",
         failures.len(),
         files.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn slt_files() {
+    run_all(Place::Local);
+}
+
+/// The same files, the same answers, on a cluster: every query planned by the client, its
+/// datasets and scans through pick's codecs, its functions resolved on the executor.
+#[cfg(feature = "cluster")]
+#[test]
+fn slt_files_on_a_cluster() {
+    run_all(Place::Cluster);
 }

@@ -55,3 +55,13 @@ impl Globals {
         }
     }
 }
+
+/// `--cluster`: run the command's query on a Ballista cluster (`pick cluster`).
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Run the query on the cluster whose scheduler is at df://HOST:PORT (`standalone`: a
+    /// scheduler and an executor inside this process). Paths must be readable where the
+    /// executors run: a shared file system or an object store.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
+}

@@ -109,11 +109,70 @@ pub fn describe(e: &PickError) -> String {
         PickError::DataFusion(df) => match root_pick_error(df) {
             Some(inner) => describe(inner),
             None => match df.find_root() {
+                DataFusionError::Execution(message) => match cluster_task_error(message) {
+                    Some(inner) => inner,
+                    None => df.find_root().to_string(),
+                },
                 DataFusionError::External(inner) => inner.to_string(),
                 DataFusionError::ArrowError(a, _) => a.to_string(),
                 root => root.to_string(),
             },
         },
         other => other.to_string(),
+    }
+}
+
+/// A task's error as a Ballista cluster reports it to the client: the job and stage, then the
+/// executor's error in Rust's debug form. The executor's own message (the innermost
+/// `Execution("...")`) is what the user needs; the job's id follows it.
+fn cluster_task_error(message: &str) -> Option<String> {
+    const TASK: &str = "Task failed due to runtime execution error: ";
+    const EXECUTION: &str = "Execution(\"";
+    let (head, detail) = message.split_once(TASK)?;
+    let start = detail.rfind(EXECUTION)? + EXECUTION.len();
+    let mut inner = String::new();
+    let mut chars = detail[start..].chars();
+    loop {
+        match chars.next()? {
+            '"' => break,
+            '\\' => match chars.next()? {
+                'n' => inner.push('\n'),
+                't' => inner.push('\t'),
+                'r' => inner.push('\r'),
+                '0' => inner.push('\0'),
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    inner.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => inner.push(other),
+            },
+            c => inner.push(c),
+        }
+    }
+    let job = head
+        .split_whitespace()
+        .skip_while(|w| *w != "Job")
+        .nth(1)
+        .unwrap_or("?");
+    Some(format!("Execution error: {inner} (cluster job {job})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_task_error;
+
+    #[test]
+    fn a_cluster_task_error_reads_as_the_executor_wrote_it() {
+        let m = "Job 038HKA651A000 failed: Job failed due to stage 0 failed: Task failed due to \
+                 runtime execution error: DataFusionError(Shared(External(DataFusionError(\
+                 Execution(\"/m/model.bin: no label \\\"maybe\\\" (labels: a\\nb \\u{e9})\")))))";
+        assert_eq!(
+            cluster_task_error(m).as_deref(),
+            Some(
+                "Execution error: /m/model.bin: no label \"maybe\" (labels: a\nb \u{e9}) \
+                 (cluster job 038HKA651A000)"
+            )
+        );
+        assert_eq!(cluster_task_error("Execution error: plain"), None);
     }
 }

@@ -4,6 +4,8 @@
 //! (parameters in, a serializable report out). No command-line parsing and no printing here:
 //! `pick-cli` parses, calls a pipeline with an `Observer`, and presents its report.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod dataset;
 pub mod error;
 pub mod observe;

@@ -2,7 +2,6 @@
 //! probability; `fasttext_score(model, text, label)`: one label's probability (the label with or
 //! without its prefix). `model` is a `.bin`/`.ftz` path or a directory holding `model.bin`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -32,10 +31,11 @@ impl Models {
         {
             return Ok(Arc::clone(m));
         }
-        let model = match shared(Path::new(path)) {
-            Ok(m) => m,
-            Err(e) => return exec_err!("{e}"),
-        };
+        let model =
+            match crate::models::local(path).and_then(|p| shared(&p).map_err(|e| e.to_string())) {
+                Ok(m) => m,
+                Err(e) => return exec_err!("{e}"),
+            };
         self.last = Some((path.to_string(), Arc::clone(&model)));
         Ok(model)
     }

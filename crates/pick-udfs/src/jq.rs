@@ -49,8 +49,9 @@ impl JqFunction {
     }
 }
 
+/// As text: a task's error reaches a cluster's client as its message alone.
 fn compile_error(e: CompileError) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
+    DataFusionError::Execution(e.to_string())
 }
 
 impl ScalarUDFImpl for JqFunction {

@@ -9,6 +9,7 @@ pub mod jq;
 pub mod json_set;
 pub mod labels;
 pub mod model2vec;
+pub mod models;
 pub mod require;
 pub mod seeded_random;
 pub mod text_sql;

@@ -6,7 +6,6 @@
 //!   value (float32);
 //! - `model2vec_score(model, text, label)`: one class's probability.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -20,7 +19,11 @@ use datafusion::logical_expr::{
 use pick_model2vec::{StaticModel, shared};
 
 fn model(path: &str) -> Result<Arc<StaticModel>> {
-    match shared(Path::new(path)) {
+    let local = match crate::models::local(path) {
+        Ok(p) => p,
+        Err(e) => return exec_err!("{e}"),
+    };
+    match shared(&local) {
         Ok(m) => Ok(m),
         Err(e) => exec_err!("{e}"),
     }

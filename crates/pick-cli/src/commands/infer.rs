@@ -7,7 +7,7 @@ use pick_engine::Result;
 use pick_engine::pipelines::infer::{Classifier, InferFormat as Format, InferParams, run as infer};
 use pick_text::Normalizer;
 
-use crate::args::Globals;
+use crate::args::{ClusterArgs, Globals};
 use crate::commands::data::{IoArgs, report_mirrored};
 use crate::flags::field_expression;
 
@@ -55,6 +55,9 @@ pub struct InferArgs {
 
     #[command(flatten)]
     pub io: IoArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 pub async fn run(args: InferArgs, kind: Classifier, g: Globals) -> Result<()> {
@@ -82,6 +85,7 @@ pub async fn run(args: InferArgs, kind: Classifier, g: Globals) -> Result<()> {
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
         overwrite: args.io.overwrite,
+        cluster: args.cluster.cluster,
     };
     let r = infer(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {

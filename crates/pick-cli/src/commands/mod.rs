@@ -5,6 +5,8 @@
 
 pub mod annotate;
 pub mod bench;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod data;
 pub mod fasttext;
 pub mod infer;
@@ -99,6 +101,10 @@ pub enum Command {
     ListPrompts(annotate::prompts::ListPromptsArgs),
     BatchAnnotateSubmit(annotate::batch::SubmitArgs),
     BatchAnnotateRetrieve(annotate::batch::RetrieveArgs),
+    /// Run pick's scheduler or executors of a Ballista cluster (`--cluster df://HOST:PORT`).
+    #[cfg(feature = "cluster")]
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Measure scan throughput against DuckDB and Polars.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -119,6 +125,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Sql(args) => sql::run(args, g).await,
         Command::Export(args) => data::export::run(args, g).await,
         Command::Bench(cmd) => bench::run(cmd, g).await,
+        #[cfg(feature = "cluster")]
+        Command::Cluster(cmd) => cluster::run(cmd, g).await,
         Command::TransformDataset(args) => data::transform::run(args, g).await,
         Command::NormalizeDataset(args) => data::normalize::run(args, g).await,
         Command::ImportHfDataset(args) => data::import_hf::run(args, g).await,

@@ -8,7 +8,7 @@ use pick_engine::pipelines::sql::{SqlOutput, SqlParams, run as sql};
 use pick_engine::write::OutputFormat;
 use pick_engine::{PickError, Result};
 
-use crate::args::{Globals, ReadArgs};
+use crate::args::{ClusterArgs, Globals, ReadArgs};
 use crate::output::Out;
 use crate::output::table::render_table;
 
@@ -35,6 +35,9 @@ pub struct SqlArgs {
 
     #[command(flatten)]
     pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +114,7 @@ pub async fn run(args: SqlArgs, g: Globals) -> Result<()> {
         query: args.query,
         datasets: args.datasets,
         read: args.read.options(),
+        cluster: args.cluster.cluster,
     };
     let report = sql(&params, &output, |batches, last| {
         if !batches.is_empty() || last {

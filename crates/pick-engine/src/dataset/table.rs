@@ -118,6 +118,38 @@ impl Dataset {
         Arc::clone(&self.layout.schema)
     }
 
+    /// What a reader and decoder of `projection`'s columns need, counting into `metrics`.
+    pub(crate) fn scan_context(
+        &self,
+        projection: Projection,
+        metrics: &ExecutionPlanMetricsSet,
+    ) -> ScanContext {
+        ScanContext {
+            layout: Arc::clone(&self.layout),
+            projection,
+            skip_bad_rows: self.options.skip_bad_rows,
+            stats: Arc::clone(&self.stats),
+            batch_rows: Dataset::BATCH_ROWS,
+            metrics: ScanMetrics::new(metrics),
+        }
+    }
+
+    /// The shards that can hold rows passing `filters`: those on `_split`/`_file` literals
+    /// prune shards before any is opened.
+    pub fn shards_for(&self, filters: &[Expr]) -> Vec<Arc<Shard>> {
+        let mut shards = self.shards.clone();
+        for (v, values) in filters.iter().filter_map(shard_filter) {
+            shards.retain(|s| {
+                let key = match v {
+                    Virtual::Split => s.split.as_deref(),
+                    _ => Some(s.rel.as_str()),
+                };
+                key.is_some_and(|k| values.iter().any(|x| x == k))
+            });
+        }
+        shards
+    }
+
     /// Rows per batch handed to DataFusion (Parquet reads; JSON batches are one chunk).
     pub(crate) const BATCH_ROWS: usize = 8192;
 }
@@ -200,16 +232,7 @@ impl TableProvider for DatasetTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let mut shards = self.dataset.shards.clone();
-        for (v, values) in filters.iter().filter_map(shard_filter) {
-            shards.retain(|s| {
-                let key = match v {
-                    Virtual::Split => s.split.as_deref(),
-                    _ => Some(s.rel.as_str()),
-                };
-                key.is_some_and(|k| values.iter().any(|x| x == k))
-            });
-        }
+        let shards = self.dataset.shards_for(filters);
         let partitions = state.config().target_partitions().max(1);
         let (parquet, others): (Vec<_>, Vec<_>) = shards
             .into_iter()
@@ -300,14 +323,7 @@ impl ScanExec {
             Boundedness::Bounded,
         );
         let metrics = ExecutionPlanMetricsSet::new();
-        let ctx = Arc::new(ScanContext {
-            layout: Arc::clone(&dataset.layout),
-            projection,
-            skip_bad_rows: dataset.options.skip_bad_rows,
-            stats: Arc::clone(&dataset.stats),
-            batch_rows: Dataset::BATCH_ROWS,
-            metrics: ScanMetrics::new(&metrics),
-        });
+        let ctx = Arc::new(dataset.scan_context(projection, &metrics));
         ScanExec {
             metrics,
             dataset,
@@ -376,29 +392,44 @@ impl ExecutionPlan for ScanExec {
                 self.groups.len()
             ))
         })?;
-        let (tx, rx) = async_channel::bounded(2 * self.decoders + 2);
-        let reader_ctx = Arc::clone(&self.ctx);
-        std::thread::spawn(move || {
-            produce(&reader_ctx, &pieces, &|item| tx.send_blocking(item).is_ok());
-        });
-        let ctx = Arc::clone(&self.ctx);
-        if self.decoders == 1 {
-            let stream = rx.map(move |item| {
-                item.and_then(|i| ctx.decode(i))
-                    .map_err(PickError::into_datafusion)
-            });
-            return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)));
-        }
-        let stream = rx
-            .map(move |item| {
-                let ctx = Arc::clone(&ctx);
-                tokio::task::spawn_blocking(move || item.and_then(|i| ctx.decode(i)))
-            })
-            .buffered(self.decoders)
-            .map(|joined| match joined {
-                Ok(r) => r.map_err(PickError::into_datafusion),
-                Err(e) => Err(datafusion::error::DataFusionError::External(Box::new(e))),
-            });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+        Ok(stream_pieces(
+            Arc::clone(&self.ctx),
+            pieces,
+            self.decoders,
+            schema,
+        ))
     }
+}
+
+/// The rows of `pieces`, read in order on a reader thread of their own and decoded
+/// `decoders` chunks at a time.
+pub(crate) fn stream_pieces(
+    ctx: Arc<ScanContext>,
+    pieces: Vec<Piece>,
+    decoders: usize,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
+    let (tx, rx) = async_channel::bounded(2 * decoders + 2);
+    let reader_ctx = Arc::clone(&ctx);
+    std::thread::spawn(move || {
+        produce(&reader_ctx, &pieces, &|item| tx.send_blocking(item).is_ok());
+    });
+    if decoders <= 1 {
+        let stream = rx.map(move |item| {
+            item.and_then(|i| ctx.decode(i))
+                .map_err(PickError::into_datafusion)
+        });
+        return Box::pin(RecordBatchStreamAdapter::new(schema, stream));
+    }
+    let stream = rx
+        .map(move |item| {
+            let ctx = Arc::clone(&ctx);
+            tokio::task::spawn_blocking(move || item.and_then(|i| ctx.decode(i)))
+        })
+        .buffered(decoders)
+        .map(|joined| match joined {
+            Ok(r) => r.map_err(PickError::into_datafusion),
+            Err(e) => Err(datafusion::error::DataFusionError::External(Box::new(e))),
+        });
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }

@@ -60,6 +60,21 @@ pub fn shard_engine(dataset: &Dataset, shard: &Arc<Shard>, partitions: usize) ->
     Ok(engine)
 }
 
+/// `shard_engine`, or its query's session on `cluster`.
+async fn shard_engine_at(
+    dataset: &Dataset,
+    shard: &Arc<Shard>,
+    partitions: usize,
+    cluster: Option<&str>,
+) -> Result<Engine> {
+    if cluster.is_none() {
+        return shard_engine(dataset, shard, partitions);
+    }
+    let engine = Engine::open(dataset.options.clone(), partitions, cluster).await?;
+    engine.register_dataset("t", dataset.subset(vec![Arc::clone(shard)]))?;
+    Ok(engine)
+}
+
 async fn shard_stream(
     dataset: &Dataset,
     shard: &Arc<Shard>,
@@ -120,6 +135,8 @@ pub struct Mirror<'a> {
     pub partitions: usize,
     /// The progress bar's label.
     pub verb: &'a str,
+    /// Run each shard's query on this cluster (`df://HOST:PORT`); this process writes.
+    pub cluster: Option<String>,
 }
 
 /// The shard's relative path with its format suffix replaced by `suffix`.
@@ -203,12 +220,14 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
             );
             let partitions = m.partitions;
             let format = m.format;
+            let cluster = m.cluster.clone();
             // Spawned, so each shard's writing (and compressing) runs on its own worker
             // rather than on the thread that polls them all.
             tokio::spawn(async move {
                 let (name, format) = destination(&shard, format);
                 let dest = output.join(name);
-                let engine = shard_engine(&dataset, &shard, partitions)?;
+                let engine =
+                    shard_engine_at(&dataset, &shard, partitions, cluster.as_deref()).await?;
                 let df = engine.query(&query).await?;
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let mut stream = df.execute_stream().await?;

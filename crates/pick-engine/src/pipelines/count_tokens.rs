@@ -21,6 +21,8 @@ pub struct CountTokensParams {
     pub expression: String,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Run the counting query on this cluster (`df://HOST:PORT`) instead of in this process.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,7 +74,8 @@ pub async fn run(p: &CountTokensParams, observer: &dyn Observer) -> Result<Count
         observer.statement(&query.display());
         report.files += dataset.shards.len();
         report.bytes += size;
-        let engine = Engine::new(dataset.options.clone(), p.partitions)?;
+        let engine =
+            Engine::open(dataset.options.clone(), p.partitions, p.cluster.as_deref()).await?;
         engine.register_dataset("t", dataset)?;
         let batches = {
             let _watch = crate::ops::watch::scan(&engine, observer.progress(size, "count"));

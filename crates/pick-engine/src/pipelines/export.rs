@@ -25,6 +25,8 @@ pub struct ExportParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
+    /// Read and filter on this cluster (`df://HOST:PORT`); this process writes the output.
+    pub cluster: Option<String>,
 }
 
 pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> {
@@ -45,6 +47,7 @@ pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> 
             format: Some(p.format),
             partitions: p.partitions,
             verb: "export",
+            cluster: p.cluster.clone(),
         },
         observer,
     )

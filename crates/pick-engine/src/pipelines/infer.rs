@@ -59,6 +59,8 @@ pub struct InferParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
+    /// Score on this cluster (`df://HOST:PORT`); this process writes the output.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +125,25 @@ fn classifier(p: &InferParams) -> Result<(PathBuf, Vec<String>, &'static str)> {
     })
 }
 
+/// The model as the scoring query names it. Locally, the checked local copy. On a cluster,
+/// an object store's model is named by its URL (each executor fetches it once), the file or
+/// folder within it as locally; a local path must be one the executors see too.
+fn model_location(p: &InferParams, local: &std::path::Path) -> String {
+    let remote = p.model.to_string_lossy();
+    if p.cluster.is_some() && crate::store::is_url(&remote) {
+        let root = crate::store::local::materialize(&p.model).ok();
+        if let Some(rel) = root.as_deref().and_then(|r| local.strip_prefix(r).ok()) {
+            let rel = rel.to_string_lossy();
+            return if rel.is_empty() {
+                remote.into_owned()
+            } else {
+                format!("{}/{rel}", remote.trim_end_matches('/'))
+            };
+        }
+    }
+    local.to_string_lossy().into_owned()
+}
+
 pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport> {
     pick_jq::Program::compile(&p.text)
         .map_err(|e| PickError::Usage(format!("--text-expression: {e}")))?;
@@ -139,7 +160,7 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
     }
     let prediction = format!(
         "{function}({}, {text_sql})",
-        params.str(model_path.to_string_lossy())
+        params.str(model_location(p, &model_path))
     );
     // Rows of JSON shards get the prediction spliced into their own text; columnar shards (and
     // Parquet output) get a rebuilt `metadata` column.
@@ -201,6 +222,7 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
             format,
             partitions: p.partitions,
             verb: "infer",
+            cluster: p.cluster.clone(),
         },
         observer,
     )

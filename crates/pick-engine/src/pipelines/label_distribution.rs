@@ -35,6 +35,8 @@ pub struct LabelDistributionParams {
     pub buckets: usize,
     pub partitions: usize,
     pub read: ReadOptions,
+    /// Run the counting query on this cluster (`df://HOST:PORT`) instead of in this process.
+    pub cluster: Option<String>,
     /// Where to draw the label and key-length histograms.
     pub plot: Option<std::path::PathBuf>,
 }
@@ -110,7 +112,7 @@ pub async fn run(
             "SELECT character_length({key}) AS len, count(*) AS n FROM t GROUP BY 1"
         ))
     });
-    let engine = Engine::new(dataset.options.clone(), p.partitions)?;
+    let engine = Engine::open(dataset.options.clone(), p.partitions, p.cluster.as_deref()).await?;
     engine.register_dataset("t", dataset)?;
     observer.statement(&format!("{};", label_sql.display()));
     if let Some(k) = &key_sql {

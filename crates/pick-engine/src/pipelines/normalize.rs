@@ -58,6 +58,7 @@ pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrore
             format: None,
             partitions: p.partitions,
             verb: "normalize",
+            cluster: None,
         },
         observer,
     )

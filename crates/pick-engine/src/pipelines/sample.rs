@@ -246,6 +246,7 @@ async fn write_sample(
                     format: None,
                     partitions: p.partitions,
                     verb: "sample",
+                    cluster: None,
                 },
                 observer,
             )

@@ -22,6 +22,8 @@ pub struct SqlParams {
     /// Tables to register: name, then a directory, shard or glob.
     pub datasets: Vec<(String, String)>,
     pub read: ReadOptions,
+    /// Run on this cluster (`df://HOST:PORT`, `standalone`) instead of in this process.
+    pub cluster: Option<String>,
 }
 
 /// Where results go.
@@ -51,7 +53,7 @@ pub async fn run(
     output: &SqlOutput,
     mut on_table: impl FnMut(&[RecordBatch], bool) -> Result<()>,
 ) -> Result<SqlReport> {
-    let engine = Engine::new(p.read.clone(), 0)?;
+    let engine = Engine::open(p.read.clone(), 0, p.cluster.as_deref()).await?;
     for (name, dir) in &p.datasets {
         engine.register_for(name, dir, &p.query)?;
     }

@@ -74,6 +74,7 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
             format: None,
             partitions: p.partitions,
             verb: "transform",
+            cluster: None,
         },
         observer,
     )

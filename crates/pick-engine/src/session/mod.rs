@@ -99,7 +99,7 @@ pub fn memory_limit() -> usize {
 
 /// The runtime every engine shares: its memory pool is the limit, its disk manager the spill.
 /// Without one there would be no limit, so failing to build it fails the command.
-fn runtime() -> Result<Arc<RuntimeEnv>> {
+pub(crate) fn runtime() -> Result<Arc<RuntimeEnv>> {
     if let Some(rt) = RUNTIME.get() {
         return Ok(Arc::clone(rt));
     }
@@ -108,6 +108,39 @@ fn runtime() -> Result<Arc<RuntimeEnv>> {
         .build_arc()
         .map_err(|e| PickError::Failed(format!("cannot set up the memory-limited runtime: {e}")))?;
     Ok(Arc::clone(RUNTIME.get_or_init(|| rt)))
+}
+
+/// A session with pick's functions and the shared runtime, for planning outside an `Engine`
+/// (an executor's Parquet reads; the functions an executor registers).
+pub fn function_state() -> Result<datafusion::execution::SessionState> {
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime()?);
+    register_functions(&ctx);
+    Ok(ctx.state())
+}
+
+/// pick's functions on `ctx`, reading models through the engine's stores.
+pub fn register_functions(ctx: &SessionContext) {
+    pick_udfs::models::set_resolver(resolve_model);
+    pick_udfs::register_all(ctx);
+}
+
+/// A model location as pick's functions read it: a local path as it is; an object store's
+/// model copied to the local cache, once per process (an executor fetches the models its
+/// tasks name, and shares them among its tasks).
+fn resolve_model(location: &str) -> std::result::Result<std::path::PathBuf, String> {
+    if !crate::store::is_url(location) {
+        return Ok(std::path::PathBuf::from(location));
+    }
+    static RESOLVED: std::sync::LazyLock<Mutex<HashMap<String, std::path::PathBuf>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut resolved = RESOLVED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(local) = resolved.get(location) {
+        return Ok(local.clone());
+    }
+    let local = crate::store::local::materialize(std::path::Path::new(location))
+        .map_err(|e| e.to_string())?;
+    resolved.insert(location.to_string(), local.clone());
+    Ok(local)
 }
 
 /// Datasets a session has opened, by table name (or path), for their scan statistics.
@@ -137,8 +170,49 @@ impl Engine {
         // default); under a small limit that alone would exhaust the pool.
         let reserve = (memory_limit() / (4 * partitions)).min(10 << 20);
         config.options_mut().execution.sort_spill_reservation_bytes = reserve;
-        let ctx = SessionContext::new_with_config_rt(config, runtime()?);
-        pick_udfs::register_all(&ctx);
+        Ok(Engine::around(
+            SessionContext::new_with_config_rt(config, runtime()?),
+            options,
+        ))
+    }
+
+    /// A local engine, or, with `cluster` (`df://HOST:PORT`, `standalone`), one whose
+    /// queries run there.
+    pub async fn open(
+        options: ReadOptions,
+        partitions: usize,
+        cluster: Option<&str>,
+    ) -> Result<Engine> {
+        match cluster {
+            None => Engine::new(options, partitions),
+            #[cfg(feature = "cluster")]
+            Some(url) => {
+                let cluster = crate::cluster::Cluster::parse(url)?;
+                Engine::on_cluster(options, partitions, &cluster).await
+            }
+            #[cfg(not(feature = "cluster"))]
+            Some(url) => Err(PickError::Usage(format!(
+                "--cluster {url}: this pick was built without its `cluster` feature"
+            ))),
+        }
+    }
+
+    /// An engine whose queries run on `cluster`: planned here as locally, executed by the
+    /// cluster's executors (`partitions` = 0: 16 streams per scan, spread over the cluster).
+    #[cfg(feature = "cluster")]
+    pub async fn on_cluster(
+        options: ReadOptions,
+        partitions: usize,
+        cluster: &crate::cluster::Cluster,
+    ) -> Result<Engine> {
+        let partitions = if partitions == 0 { 16 } else { partitions };
+        let ctx = crate::cluster::client_context(cluster, partitions, runtime()?).await?;
+        Ok(Engine::around(ctx, options))
+    }
+
+    /// pick's functions and its path tables on `ctx`.
+    fn around(ctx: SessionContext, options: ReadOptions) -> Engine {
+        register_functions(&ctx);
         let opened = Opened::default();
         let scopes = Scopes::default();
         let factory = Arc::new(PathTables {
@@ -150,12 +224,12 @@ impl Engine {
             Arc::clone(ctx.state().catalog_list()),
             factory,
         )));
-        Ok(Engine {
+        Engine {
             ctx,
             options,
             opened,
             scopes,
-        })
+        }
     }
 
     /// Registers the dataset at `location` (directory, file or glob) as table `name`.

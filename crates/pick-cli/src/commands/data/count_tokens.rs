@@ -5,7 +5,7 @@ use pick_engine::Result;
 use pick_engine::pipelines::count_tokens::{CountTokensParams, run as count_tokens};
 use pick_engine::units::{human_bytes, thousands};
 
-use crate::args::{CommonArgs, Globals};
+use crate::args::{ClusterArgs, CommonArgs, Globals};
 use crate::output::Out;
 
 #[derive(Debug, Args)]
@@ -34,6 +34,9 @@ pub struct CountTokensArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 pub async fn run(args: CountTokensArgs, g: Globals) -> Result<()> {
@@ -43,6 +46,7 @@ pub async fn run(args: CountTokensArgs, g: Globals) -> Result<()> {
         expression: args.expression,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        cluster: args.cluster.cluster,
     };
     let r = count_tokens(&params, &g.observer(args.common.show_sql)).await?;
     let out = Out;

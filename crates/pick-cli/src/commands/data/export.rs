@@ -8,7 +8,7 @@ use pick_engine::dataset::Codec;
 use pick_engine::pipelines::export::{ExportParams, run as export};
 use pick_engine::write::OutputFormat;
 
-use crate::args::{CommonArgs, Globals};
+use crate::args::{ClusterArgs, CommonArgs, Globals};
 use crate::commands::data::report_mirrored;
 
 #[derive(Debug, Args)]
@@ -38,6 +38,9 @@ pub struct ExportArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +74,7 @@ pub async fn run(args: ExportArgs, g: Globals) -> Result<()> {
         partitions: args.common.num_proc,
         read: args.common.read.options(),
         overwrite: args.overwrite,
+        cluster: args.cluster.cluster,
     };
     let done = export(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

@@ -13,7 +13,7 @@ use pick_engine::pipelines::label_distribution::{
 use pick_engine::units::thousands;
 use pick_metrics::distribution::{length_boundaries, mean_std, median, percentile};
 
-use crate::args::{CommonArgs, Globals};
+use crate::args::{ClusterArgs, CommonArgs, Globals};
 use crate::output::Out;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +59,9 @@ pub struct LabelDistributionArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 const BAR_WIDTH: f64 = 50.0;
@@ -76,6 +79,7 @@ pub async fn run(args: LabelDistributionArgs, g: Globals) -> Result<()> {
         buckets: args.buckets,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
+        cluster: args.cluster.cluster,
         plot: args.plot.clone(),
     };
     let r = label_distribution(&params, &g.observer(args.common.show_sql)).await?;

@@ -1,0 +1,217 @@
+//! The codecs every process of a cluster installs: a client's logical plan carries its
+//! datasets (`DatasetTable` → `ClusterTable` on the scheduler), and a task's physical plan
+//! carries its scan (`ShardSource`'s pieces). Everything else goes to Ballista's own codecs.
+//! pick's functions travel by name and are looked up in each process's registry.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use datafusion::catalog::TableProvider;
+use datafusion::common::{DataFusionError, Result as DfResult, TableReference, not_impl_err};
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::logical_plan::from_proto::parse_exprs;
+use datafusion_proto::logical_plan::to_proto::serialize_exprs;
+use datafusion_proto::physical_plan::{
+    ComposedPhysicalExtensionCodec, PhysicalExtensionCodec, PhysicalProtoConverterExtension,
+};
+use datafusion_proto::protobuf::LogicalExprList;
+use prost::Message;
+
+use super::scan::{ClusterTable, ShardSource, groups_of, scan_exec};
+use super::wire::{
+    DatasetWire, GroupWire, PieceWire, ScanWire, dataset_from_wire, dataset_to_wire,
+};
+use crate::dataset::partition::Piece;
+use crate::dataset::{Dataset, DatasetTable};
+
+fn malformed(e: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Internal(format!("pick cluster message: {e}"))
+}
+
+/// Datasets in logical plans; Ballista's nodes and file formats through Ballista's codec.
+#[derive(Debug, Default)]
+pub struct PickLogicalCodec {
+    ballista: BallistaLogicalExtensionCodec,
+}
+
+impl LogicalExtensionCodec for PickLogicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> DfResult<Extension> {
+        self.ballista.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        _table_ref: &TableReference,
+        _schema: SchemaRef,
+        _ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn TableProvider>> {
+        let wire = DatasetWire::decode(buf).map_err(malformed)?;
+        Ok(Arc::new(ClusterTable::new(dataset_from_wire(wire)?)))
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> DfResult<()> {
+        let dataset: &Dataset = if let Some(t) = node.downcast_ref::<DatasetTable>() {
+            t.dataset()
+        } else if let Some(t) = node.downcast_ref::<ClusterTable>() {
+            t.dataset()
+        } else {
+            return self
+                .ballista
+                .try_encode_table_provider(table_ref, node, buf);
+        };
+        dataset_to_wire(dataset, &dataset.shards)?
+            .encode(buf)
+            .map_err(malformed)
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn FileFormatFactory>> {
+        self.ballista.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> DfResult<()> {
+        self.ballista.try_encode_file_format(buf, node)
+    }
+}
+
+/// Scans through `ShardSource`; declines every other node (the composed codec then asks
+/// Ballista's).
+#[derive(Debug, Default)]
+pub struct PickPhysicalCodec;
+
+fn shard_scan(node: &dyn ExecutionPlan) -> Option<(&FileScanConfig, &ShardSource)> {
+    let config = node
+        .downcast_ref::<DataSourceExec>()?
+        .data_source()
+        .downcast_ref::<FileScanConfig>()?;
+    Some((config, config.file_source().downcast_ref::<ShardSource>()?))
+}
+
+impl PhysicalExtensionCodec for PickPhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        _inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        _proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let wire = ScanWire::decode(buf).map_err(malformed)?;
+        let dataset = Arc::new(dataset_from_wire(
+            wire.dataset
+                .ok_or_else(|| malformed("a scan without its dataset"))?,
+        )?);
+        let list = LogicalExprList::decode(wire.filters.as_slice()).map_err(malformed)?;
+        let filters = parse_exprs(&list.expr, ctx, &PickLogicalCodec::default())?;
+        let groups = wire
+            .groups
+            .iter()
+            .map(|g| {
+                g.pieces
+                    .iter()
+                    .map(|p| {
+                        let shard = dataset
+                            .shards
+                            .get(p.shard as usize)
+                            .ok_or_else(|| malformed("a piece of no shard"))?;
+                        Ok(Piece {
+                            shard: Arc::clone(shard),
+                            range: p.start.zip(p.end).map(|(s, e)| s..e),
+                        })
+                    })
+                    .collect::<DfResult<Vec<_>>>()
+            })
+            .collect::<DfResult<Vec<_>>>()?;
+        let columns = wire.columns.iter().map(|&c| c as usize).collect();
+        let source = ShardSource::new(dataset, columns, filters)?;
+        Ok(scan_exec(source, groups, wire.limit.map(|l| l as usize)) as Arc<dyn ExecutionPlan>)
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        _proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<()> {
+        let Some((config, source)) = shard_scan(node.as_ref()) else {
+            return not_impl_err!("not a pick scan: {}", node.name());
+        };
+        let groups = groups_of(config)?;
+        // The task's shards alone, each once, in the order its pieces name them.
+        let mut shards = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let groups = groups
+            .iter()
+            .map(|pieces| GroupWire {
+                pieces: pieces
+                    .iter()
+                    .map(|p| {
+                        let key = Arc::as_ptr(&p.shard);
+                        let at = *index.entry(key).or_insert_with(|| {
+                            shards.push(Arc::clone(&p.shard));
+                            shards.len() - 1
+                        });
+                        PieceWire {
+                            shard: at as u32,
+                            start: p.range.as_ref().map(|r| r.start),
+                            end: p.range.as_ref().map(|r| r.end),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let filters = LogicalExprList {
+            expr: serialize_exprs(&source.filters, &PickLogicalCodec::default())?,
+        };
+        ScanWire {
+            dataset: Some(dataset_to_wire(&source.dataset, &shards)?),
+            columns: source.columns.iter().map(|&c| c as u32).collect(),
+            filters: filters.encode_to_vec(),
+            groups,
+            limit: config.limit.map(|l| l as u64),
+        }
+        .encode(buf)
+        .map_err(malformed)
+    }
+}
+
+/// pick's scans first, then Ballista's shuffle and stage nodes. Every process of a cluster
+/// must compose the same list: the position of the codec that encoded a node is what decodes it.
+pub fn physical_codec() -> Arc<dyn PhysicalExtensionCodec> {
+    Arc::new(ComposedPhysicalExtensionCodec::new(vec![
+        Arc::new(PickPhysicalCodec),
+        Arc::new(BallistaPhysicalExtensionCodec::default()),
+    ]))
+}
+
+pub fn logical_codec() -> Arc<dyn LogicalExtensionCodec> {
+    Arc::new(PickLogicalCodec::default())
+}

@@ -1,0 +1,308 @@
+//! pick on a Ballista cluster of processes: a scheduler and two executors (one task slot each)
+//! started on 127.0.0.1 by the test, queried with `pick sql --cluster`. The answers are the
+//! local ones; an executor killed mid-query either has its tasks run again on the other one
+//! (the same answer) or fails the query with a clear error, never a wrong answer.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{pick, pick_ok, s, samples, stderr, stdout};
+
+/// A process killed when the test is done with it, passed or not.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_pick"))
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pick starts"),
+    )
+}
+
+fn wait_listening(port: u16) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let start = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing listens on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Cluster {
+    url: String,
+    _scheduler: Running,
+    executors: Vec<Running>,
+}
+
+/// A scheduler and `n` executors with one slot each; a silent executor is dropped after 5 s.
+fn cluster(work: &Path, n: usize) -> Cluster {
+    cluster_with(work, n, &[])
+}
+
+/// `cluster`, its processes started with `env` (each executor caching objects in a
+/// directory of its own).
+fn cluster_with(work: &Path, n: usize, env: &[(&str, &str)]) -> Cluster {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let scheduler = spawn(
+        &[
+            "cluster",
+            "scheduler",
+            "--bind",
+            &bind,
+            "--executor-timeout",
+            "5",
+        ],
+        env,
+    );
+    wait_listening(port);
+    let url = format!("df://127.0.0.1:{port}");
+    let executors = (0..n)
+        .map(|i| {
+            let port = free_port();
+            let dir = work.join(format!("executor-{i}"));
+            let cache = work.join(format!("executor-{i}-cache"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut env = env.to_vec();
+            env.push(("PICK_CACHE_DIR", s(&cache)));
+            let e = spawn(
+                &[
+                    "cluster",
+                    "executor",
+                    "--scheduler",
+                    &url,
+                    "--bind",
+                    &format!("127.0.0.1:{port}"),
+                    "--slots",
+                    "1",
+                    "--work-dir",
+                    s(&dir),
+                ],
+                &env,
+            );
+            wait_listening(port);
+            e
+        })
+        .collect();
+    Cluster {
+        url,
+        _scheduler: scheduler,
+        executors,
+    }
+}
+
+fn sql(query: &str, cluster: Option<&str>) -> Output {
+    let mut args = vec!["sql", "-q", "-f", "csv", query];
+    if let Some(url) = cluster {
+        args.extend(["--cluster", url]);
+    }
+    pick(&args)
+}
+
+fn answer(query: &str, cluster: Option<&str>) -> String {
+    let o = sql(query, cluster);
+    assert!(
+        o.status.success(),
+        "pick sql {query} (cluster {cluster:?}) failed: {}",
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+#[test]
+fn a_cluster_of_processes_answers_as_the_local_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pq = tmp.path().join("parquet");
+    pick_ok(&["export", "-q", "-i", s(&samples()), "-o", s(&pq)]);
+    let cluster = cluster(tmp.path(), 2);
+    let model = samples().join("fasttext/binary");
+    for dataset in [samples(), pq] {
+        let scoring = format!(
+            "SELECT _split, count(*) AS n, \
+             count(*) FILTER (WHERE fasttext_score('{m}', normalize(text, 'ultrafine'), 'pos') > 0.5) AS positive, \
+             round(cohen_kappa(label(_json, 'if .metadata.code_quality.score < 3 then \"neg\" else \"pos\" end'), \
+               CASE WHEN fasttext_score('{m}', normalize(text, 'ultrafine'), 'pos') > 0.5 THEN 'pos' ELSE 'neg' END), 6) AS kappa \
+             FROM '{d}' GROUP BY _split ORDER BY _split",
+            m = s(&model),
+            d = s(&dataset)
+        );
+        let local = answer(&scoring, None);
+        assert_eq!(local.lines().count(), 4, "{local}");
+        assert_eq!(answer(&scoring, Some(&cluster.url)), local);
+
+        // A shuffle (GROUP BY a high-cardinality key) and a global sort across executors.
+        let shuffled = format!(
+            "SELECT substr(id, 1, 3) AS k, count(*) AS n, sum(length(text)) AS bytes FROM '{}' \
+             GROUP BY k ORDER BY n DESC, k LIMIT 20",
+            s(&dataset)
+        );
+        assert_eq!(
+            answer(&shuffled, Some(&cluster.url)),
+            answer(&shuffled, None)
+        );
+    }
+
+    // A query the executors cannot run fails with the function's own message, exit 1.
+    let missing = format!(
+        "SELECT fasttext_score('/no/such/model.bin', text, 'pos') FROM '{}'",
+        s(&samples().join("test"))
+    );
+    let o = sql(&missing, Some(&cluster.url));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/no/such/model.bin"), "{}", stderr(&o));
+}
+
+/// Rows of about 3 KB, in `shards` shards: enough work that a query is still running when
+/// an executor is killed.
+fn corpus(dir: &Path, shards: usize, rows: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let words = [
+        "fn", "let", "mut", "struct", "impl", "return", "match", "Some", "None", "self", "quality",
+        "document", "the", "of", "and", "data", "model", "score", "label", "text",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for shard in 0..shards {
+        let mut out = String::new();
+        for row in 0..rows {
+            let mut text = String::with_capacity(3200);
+            while text.len() < 3000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(words[(x % words.len() as u64) as usize]);
+                text.push(if x.is_multiple_of(11) { '\n' } else { ' ' });
+            }
+            out.push_str(&format!(
+                "{{\"id\":\"{shard}-{row}\",\"text\":{}}}\n",
+                serde_json::to_string(&text).unwrap()
+            ));
+        }
+        std::fs::write(dir.join(format!("shard_{shard:02}.jsonl")), out).unwrap();
+    }
+}
+
+#[test]
+fn a_killed_executor_never_gives_a_wrong_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("corpus");
+    corpus(&data, 16, 1500);
+    let model = samples().join("fasttext/binary");
+    let query = format!(
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids, \
+         round(sum(fasttext_score('{}', normalize(text, 'ultrafine'), 'pos')), 3) AS total \
+         FROM '{}'",
+        s(&model),
+        s(&data)
+    );
+    let local = answer(&query, None);
+    assert!(local.contains("24000,24000,"), "{local}");
+
+    let mut cluster = cluster(tmp.path(), 2);
+    let client = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args(["sql", "-q", "-f", "csv", &query, "--cluster", &cluster.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let victim = cluster.executors.pop().unwrap();
+    drop(victim);
+    let start = Instant::now();
+    let o = client.wait_with_output().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(170),
+        "the query hung after its executor died"
+    );
+    if o.status.success() {
+        assert_eq!(stdout(&o), local, "a rerun on the surviving executor");
+    } else {
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(
+            stdout(&o).is_empty(),
+            "a failed query printed rows: {}",
+            stdout(&o)
+        );
+    }
+    // The survivor still serves queries.
+    assert_eq!(answer(&query, Some(&cluster.url)), local);
+}
+
+/// A dataset and a model in an object store (moto's S3 server): the client lists the shards,
+/// each executor reads its pieces and fetches the model into its own cache.
+#[test]
+fn a_cluster_reads_datasets_and_models_from_an_object_store() {
+    use crate::object_store::{bucket, moto, put_dir};
+    let tmp = tempfile::tempdir().unwrap();
+    let b = bucket("cluster");
+    put_dir(&samples(), &b, "samples");
+    let endpoint = moto().endpoint.clone();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    let cluster = cluster_with(tmp.path(), 2, &env);
+    let query = |data: &str, model: &str| {
+        format!(
+            "SELECT _split, count(*) AS n, \
+             round(avg(fasttext_score('{model}', normalize(text, 'ultrafine'), 'pos')), 6) AS mean \
+             FROM '{data}' GROUP BY _split ORDER BY _split"
+        )
+    };
+    let local = answer(
+        &query(
+            s(&samples()),
+            s(&samples().join("fasttext/binary/model.bin")),
+        ),
+        None,
+    );
+    let remote = query(
+        "s3://cluster/samples",
+        "s3://cluster/samples/fasttext/binary/model.bin",
+    );
+    let client_cache = tmp.path().join("client-cache");
+    let o = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args(["sql", "-q", "-f", "csv", &remote, "--cluster", &cluster.url])
+        .envs(env)
+        .env("PICK_CACHE_DIR", &client_cache)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), local);
+    // The executors fetched the model themselves.
+    let fetched = (0..2)
+        .filter(|i| {
+            tmp.path()
+                .join(format!("executor-{i}-cache/objects"))
+                .is_dir()
+        })
+        .count();
+    assert!(fetched >= 1, "no executor cached the model");
+}
