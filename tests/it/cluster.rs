@@ -166,6 +166,49 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
         );
     }
 
+    // The commands that take --cluster print and write what they do locally.
+    let samples_dir = samples();
+    let data = s(&samples_dir);
+    for args in [
+        vec!["count-tokens", "-d", data],
+        vec![
+            "label-distribution",
+            "-d",
+            data,
+            "-l",
+            ".metadata.code_quality.score",
+        ],
+    ] {
+        let mut remote = args.clone();
+        remote.extend(["--cluster", cluster.url.as_str()]);
+        assert_eq!(pick_ok(&remote), pick_ok(&args), "{args:?}");
+    }
+    let scored = |out: &Path, cluster: Option<&str>| {
+        let mut args = vec![
+            "infer-fasttext",
+            "-q",
+            "-i",
+            data,
+            "-o",
+            s(out),
+            "-m",
+            s(&model),
+            "-c",
+            "ft",
+            "--normalizer",
+            "ultrafine",
+        ];
+        if let Some(url) = cluster {
+            args.extend(["--cluster", url]);
+        }
+        pick_ok(&args);
+        crate::common::files_under(out)
+    };
+    assert_eq!(
+        scored(&tmp.path().join("scored-cluster"), Some(&cluster.url)),
+        scored(&tmp.path().join("scored-local"), None)
+    );
+
     // A query the executors cannot run fails with the function's own message, exit 1.
     let missing = format!(
         "SELECT fasttext_score('/no/such/model.bin', text, 'pos') FROM '{}'",

@@ -308,8 +308,15 @@ impl Engine {
         let DFStatement::Statement(body) = statement else {
             return Err(PickError::Usage(format!("not a query: {}", query.text)));
         };
+        // A cluster's sessions plan VARCHAR as Utf8 (Ballista turns view types off).
+        let views = self
+            .ctx
+            .state()
+            .config_options()
+            .sql_parser
+            .map_string_types_to_utf8view;
         let (types, values): (Vec<SqlType>, Vec<ScalarValue>) =
-            query.params.iter().map(parameter).unzip();
+            query.params.iter().map(|v| parameter(v, views)).unzip();
         let prepared = DFStatement::Statement(Box::new(Statement::Prepare {
             name: Ident::new("pick_query"),
             data_types: types,
@@ -327,18 +334,20 @@ impl Engine {
 }
 
 /// A parameter's declared SQL type and its value as the planner types that declaration (text
-/// is `VARCHAR`, which DataFusion plans as `Utf8View`).
-fn parameter(v: &ScalarValue) -> (SqlType, ScalarValue) {
-    match v {
-        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) => {
-            (SqlType::Varchar(None), ScalarValue::Utf8View(s.clone()))
+/// is `VARCHAR`, which DataFusion plans as `Utf8View` when `views`, else `Utf8`).
+fn parameter(v: &ScalarValue, views: bool) -> (SqlType, ScalarValue) {
+    let text = |s: &Option<String>| {
+        if views {
+            ScalarValue::Utf8View(s.clone())
+        } else {
+            ScalarValue::Utf8(s.clone())
         }
+    };
+    match v {
+        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) => (SqlType::Varchar(None), text(s)),
         ScalarValue::Int64(_) => (SqlType::BigInt(None), v.clone()),
         ScalarValue::Float64(_) => (SqlType::Double(ExactNumberInfo::None), v.clone()),
-        other => (
-            SqlType::Varchar(None),
-            ScalarValue::Utf8View(Some(other.to_string())),
-        ),
+        other => (SqlType::Varchar(None), text(&Some(other.to_string()))),
     }
 }
 
