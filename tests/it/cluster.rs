@@ -58,14 +58,16 @@ struct Cluster {
     executors: Vec<Running>,
 }
 
-/// A scheduler and `n` executors with one slot each; a silent executor is dropped after 5 s.
-fn cluster(work: &Path, n: usize) -> Cluster {
-    cluster_with(work, n, &[])
+/// A scheduler and `n` executors with one slot each. A silent executor is dropped after
+/// `timeout` seconds: long where none is killed (a loaded test machine can starve an
+/// executor's polls for seconds), short where one is.
+fn cluster(work: &Path, n: usize, timeout: &str) -> Cluster {
+    cluster_with(work, n, timeout, &[])
 }
 
 /// `cluster`, its processes started with `env` (each executor caching objects in a
 /// directory of its own).
-fn cluster_with(work: &Path, n: usize, env: &[(&str, &str)]) -> Cluster {
+fn cluster_with(work: &Path, n: usize, timeout: &str, env: &[(&str, &str)]) -> Cluster {
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let scheduler = spawn(
@@ -75,7 +77,7 @@ fn cluster_with(work: &Path, n: usize, env: &[(&str, &str)]) -> Cluster {
             "--bind",
             &bind,
             "--executor-timeout",
-            "5",
+            timeout,
         ],
         env,
     );
@@ -138,7 +140,7 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
     let tmp = tempfile::tempdir().unwrap();
     let pq = tmp.path().join("parquet");
     pick_ok(&["export", "-q", "-i", s(&samples()), "-o", s(&pq)]);
-    let cluster = cluster(tmp.path(), 2);
+    let cluster = cluster(tmp.path(), 2, "120");
     let model = samples().join("fasttext/binary");
     for dataset in [samples(), pq] {
         let scoring = format!(
@@ -264,7 +266,7 @@ fn a_killed_executor_never_gives_a_wrong_answer() {
     let local = answer(&query, None);
     assert!(local.contains("24000,24000,"), "{local}");
 
-    let mut cluster = cluster(tmp.path(), 2);
+    let mut cluster = cluster(tmp.path(), 2, "20");
     let client = Command::new(env!("CARGO_BIN_EXE_pick"))
         .args(["sql", "-q", "-f", "csv", &query, "--cluster", &cluster.url])
         .stdout(Stdio::piped())
@@ -311,7 +313,7 @@ fn a_cluster_reads_datasets_and_models_from_an_object_store() {
         ("AWS_REGION", "us-east-1"),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
     ];
-    let cluster = cluster_with(tmp.path(), 2, &env);
+    let cluster = cluster_with(tmp.path(), 2, "120", &env);
     let query = |data: &str, model: &str| {
         format!(
             "SELECT _split, count(*) AS n, \
