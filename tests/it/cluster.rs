@@ -210,6 +210,31 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
         scored(&tmp.path().join("scored-cluster"), Some(&cluster.url)),
         scored(&tmp.path().join("scored-local"), None)
     );
+    let exported = |out: &Path, cluster: Option<&str>| {
+        let mut args = vec![
+            "export",
+            "-q",
+            "-i",
+            data,
+            "-o",
+            s(out),
+            "-f",
+            "jsonl",
+            "--where",
+            "metadata.code_quality.score >= 3",
+        ];
+        if let Some(url) = cluster {
+            args.extend(["--cluster", url]);
+        }
+        pick_ok(&args);
+        crate::common::files_under(out)
+    };
+    let local = exported(&tmp.path().join("export-local"), None);
+    assert!(!local.is_empty());
+    assert_eq!(
+        exported(&tmp.path().join("export-cluster"), Some(&cluster.url)),
+        local
+    );
 
     // A query the executors cannot run fails with the function's own message, exit 1.
     let missing = format!(
