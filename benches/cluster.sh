@@ -6,6 +6,7 @@
 #
 #   bash benches/cluster.sh
 #   SIZE=2e8 RUNS=1 bash benches/cluster.sh
+#   PICK=path/to/pick bash benches/cluster.sh    # no cargo build
 #
 # Prints a Markdown table: seconds (best of RUNS), rows/s, and the cluster's time over local
 # pick's on as many cores. Everything it makes lives under $PICK_BENCH_CACHE.
@@ -18,8 +19,10 @@ SRC=${CORPUS_SRC:-$HOME/.cargo/registry/src}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/pick-target}
 mkdir -p "$CACHE"
 
-cargo build --release --quiet
-PICK=$CARGO_TARGET_DIR/release/pick
+if [ -z "${PICK:-}" ]; then
+  cargo build --release --quiet
+  PICK=$CARGO_TARGET_DIR/release/pick
+fi
 
 corpus=$CACHE/corpus-$SIZE
 if [ ! -d "$corpus" ]; then
