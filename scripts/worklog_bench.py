@@ -323,12 +323,31 @@ NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?%?")
 SKIP_LINE = re.compile(r"^\s*(Dataset|Label Expression|Key Expression|Datasets?\s*\d|.*:\s*/)")
 
 
+# A line holding only "(…%)" parts is a table cell wrapped by rich: bonepick's label-distribution
+# table fixes its Count column at width=12, so "1,396 (32.3%)" (13 chars) prints as "1,396" with
+# "(32.3%)" on the next line, after the row's Percentile. Such a part belongs to the cell above it.
+WRAPPED = re.compile(r"^\s*(?:\(-?[\d,.]+%?\)\s*)+$")
+
+
 def numbers(text):
     out = []
+    prev = None  # (start column, end column) of each number of the last kept line, and its offset
     for line in text.splitlines():
         if SKIP_LINE.match(line) or "/" in line and ("tmp" in line or "cache" in line):
+            prev = None
             continue
-        out += [n.replace(",", "") for n in NUM.findall(line)]
+        found = [(m.start(), m.end(), m.group().replace(",", "")) for m in NUM.finditer(line)]
+        if prev is not None and found and WRAPPED.match(line):
+            # Fold into the line above: each part goes after the numbers of that line which
+            # start left of the part's end (its cell), i.e. before the next cell's numbers.
+            cols, base = prev
+            for start, end, val in found:
+                at = sum(1 for s, _ in cols if s < end + 1)
+                out.insert(base + at, val)
+                cols.insert(at, (start, end))
+            continue
+        prev = ([(s, e) for s, e, _ in found], len(out))
+        out += [v for _, _, v in found]
     return out
 
 
@@ -368,13 +387,15 @@ def table_rows(text):
 def agreement_figures(text):
     low = text.lower()
     out = {}
-    for name, pat in (("common", r"common (?:samples|keys)\W*(\d+)"),
+    # bonepick prints counts with thousands separators ("Common samples │ 2,020",
+    # "Agreements: 1,631 / 2,020"), pick without: read the separators, then drop them.
+    for name, pat in (("common", r"common (?:samples|keys)\W*(\d[\d,]*)"),
                       ("agreement rate", r"agreement rate:\s*([\d.]+)"),
                       ("kappa", r"cohen's kappa:\s*(-?[\d.]+)"),
-                      ("agreements", r"(?<!dis)agreements:\s*(\d+)"),
-                      ("disagreements", r"disagreements:\s*(\d+)")):
+                      ("agreements", r"(?<!dis)agreements:\s*(\d[\d,]*)"),
+                      ("disagreements", r"disagreements:\s*(\d[\d,]*)")):
         m = re.search(pat, low)
-        out[name] = m.group(1) if m else None
+        out[name] = m.group(1).replace(",", "") if m else None
     ld, cm = low.find("label distribution"), low.find("confusion matrix")
     if ld >= 0:
         out["label distribution"] = table_rows(text[ld:cm if cm > ld else None])

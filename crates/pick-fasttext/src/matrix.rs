@@ -82,35 +82,64 @@ pub enum Matrix {
         cols: usize,
         data: Vec<f32>,
     },
+    /// A dense matrix read in place from its model file: rows come into memory when scoring
+    /// first touches them. Opening a 2 GB model then costs nothing, and a job pays only for the
+    /// rows its text uses, where reading it whole costs seconds (the copy, and the kernel
+    /// zeroing the pages it is copied into).
+    Mapped {
+        rows: usize,
+        cols: usize,
+        map: memmap2::Mmap,
+        /// Where row 0 starts in the file; any byte (the dictionary before it has no alignment).
+        offset: usize,
+    },
     Quantized(QuantMatrix),
 }
 
 impl Matrix {
     pub fn rows(&self) -> usize {
         match self {
-            Matrix::Dense { rows, .. } => *rows,
+            Matrix::Dense { rows, .. } | Matrix::Mapped { rows, .. } => *rows,
             Matrix::Quantized(q) => q.rows,
         }
     }
 
     pub fn cols(&self) -> usize {
         match self {
-            Matrix::Dense { cols, .. } => *cols,
+            Matrix::Dense { cols, .. } | Matrix::Mapped { cols, .. } => *cols,
             Matrix::Quantized(q) => q.cols,
         }
+    }
+
+    /// Row `i` of a mapped matrix, as the file's little-endian bytes.
+    #[inline]
+    fn mapped_row(map: &[u8], offset: usize, cols: usize, i: usize) -> &[u8] {
+        let at = offset + i * cols * 4;
+        &map[at..at + cols * 4]
     }
 
     /// Starts reading row `i` into cache (dense rows only; a no-op elsewhere).
     #[inline]
     pub fn prefetch_row(&self, i: usize) {
         #[cfg(target_arch = "x86_64")]
-        if let Matrix::Dense { cols, data, .. } = self
-            && let Some(row) = data.get(i * cols..(i + 1) * cols)
         {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            for line in row.chunks(16) {
-                // SAFETY: a prefetch of memory inside the slice; it never faults.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
+            let row: Option<(*const u8, usize)> = match self {
+                Matrix::Dense { cols, data, .. } => data
+                    .get(i * cols..(i + 1) * cols)
+                    .map(|r| (r.as_ptr().cast::<u8>(), r.len() * 4)),
+                Matrix::Mapped {
+                    cols, map, offset, ..
+                } => map
+                    .get(offset + i * cols * 4..offset + (i + 1) * cols * 4)
+                    .map(|r| (r.as_ptr(), r.len())),
+                Matrix::Quantized(_) => None,
+            };
+            if let Some((start, len)) = row {
+                use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+                for at in (0..len).step_by(64) {
+                    // SAFETY: a prefetch of an address inside the row; it never faults.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(at).cast::<i8>()) };
+                }
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -127,6 +156,14 @@ impl Matrix {
                     *a += *b;
                 }
             }
+            Matrix::Mapped {
+                cols, map, offset, ..
+            } => {
+                let row = Self::mapped_row(map, *offset, *cols, i);
+                for (a, b) in x.iter_mut().zip(row.chunks_exact(4)) {
+                    *a += f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+            }
             Matrix::Quantized(q) => q.pq.add_code(x, q.row_codes(i), q.norm(i)),
         }
     }
@@ -140,6 +177,16 @@ impl Matrix {
                 let mut d = 0.0f32;
                 for (a, b) in row.iter().zip(x) {
                     d += a * b;
+                }
+                d
+            }
+            Matrix::Mapped {
+                cols, map, offset, ..
+            } => {
+                let row = Self::mapped_row(map, *offset, *cols, i);
+                let mut d = 0.0f32;
+                for (b, a) in row.chunks_exact(4).zip(x) {
+                    d += f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * a;
                 }
                 d
             }

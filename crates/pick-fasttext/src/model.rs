@@ -3,7 +3,7 @@
 //! its `Model::predict` for every supervised loss.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
@@ -208,12 +208,57 @@ impl Reader<'_> {
         })
     }
 
-    fn matrix(&mut self, quantized: bool, what: &str) -> Result<Matrix, ModelError> {
+    /// A dense matrix of `rows × cols` floats starting here, mapped from the file in place of
+    /// being read; `None` where the file cannot be mapped (it is read then).
+    fn mapped(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        what: &str,
+    ) -> Result<Option<Matrix>, ModelError> {
+        let bytes = rows.saturating_mul(cols).saturating_mul(4);
+        let offset = self
+            .inner
+            .stream_position()
+            .map_err(|e| self.error(e, what))?;
+        if offset.saturating_add(bytes as u64) > self.len {
+            return Err(self.corrupt(format!(
+                "the file is too short for the {what} of {rows} × {cols} floats (truncated?)"
+            )));
+        }
+        // SAFETY: the map is read-only and private to this model. A model file rewritten or
+        // truncated while it is being scored would change or fault under it, as it would
+        // under fastText's own reader mid-read; model files are written once and then read.
+        let Ok(map) = (unsafe { memmap2::Mmap::map(self.inner.get_ref()) }) else {
+            return Ok(None);
+        };
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        self.inner
+            .seek_relative(bytes as i64)
+            .map_err(|e| self.error(e, what))?;
+        Ok(Some(Matrix::Mapped {
+            rows,
+            cols,
+            map,
+            offset: offset as usize,
+        }))
+    }
+
+    fn matrix(
+        &mut self,
+        quantized: bool,
+        in_place: bool,
+        what: &str,
+    ) -> Result<Matrix, ModelError> {
         if !quantized {
             let rows = self.i64(what)?;
             let rows = self.count(rows, what)?;
             let cols = self.i64(what)?;
             let cols = self.count(cols, what)?;
+            if in_place && let Some(m) = self.mapped(rows, cols, what)? {
+                return Ok(m);
+            }
             let data = self.f32s(rows.saturating_mul(cols), what)?;
             return Ok(Matrix::Dense { rows, cols, data });
         }
@@ -383,12 +428,12 @@ impl Model {
         );
 
         let quant_input = r.bool("input matrix")?;
-        let input = r.matrix(quant_input, "input matrix")?;
+        let input = r.matrix(quant_input, true, "input matrix")?;
         if !quant_input && pruned {
             return Err(r.corrupt("a pruned dictionary with a dense input matrix".into()));
         }
         let qout = r.bool("output matrix")?;
-        let output = r.matrix(quant_input && qout, "output matrix")?;
+        let output = r.matrix(quant_input && qout, false, "output matrix")?;
 
         if input.cols() != dim as usize || output.cols() != dim as usize {
             return Err(r.corrupt(format!(
@@ -407,7 +452,7 @@ impl Model {
             )));
         }
         let needed = dict.nwords as usize
-            + if matches!(input, Matrix::Dense { .. }) {
+            + if !matches!(input, Matrix::Quantized(_)) {
                 bucket.max(0) as usize
             } else {
                 0

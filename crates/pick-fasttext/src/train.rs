@@ -1,12 +1,11 @@
-//! Supervised training by the official fastText 0.9.2 C++ code (the `cfasttext-sys` crate
-//! compiles it into pick), so a model pick trains is the model `fasttext supervised` trains for
-//! the same arguments and threads, in the same format.
+//! Supervised training by the official fastText 0.9.2 C++ code (`cpp/fasttext`, compiled into
+//! pick with a memory-access patch that changes no float), so a model pick trains is the model
+//! `fasttext supervised` trains for the same arguments and threads, in the same format.
 
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_int};
 use std::path::{Path, PathBuf};
 
-use crate::Loss;
-use cfasttext_sys as ft;
+use crate::{Loss, Model};
 
 /// What `fasttext supervised` takes, every field set (no defaults inherited from the C++ side).
 #[derive(Debug, Clone)]
@@ -53,42 +52,37 @@ fn c_path(p: &Path) -> Result<CString, String> {
         .map_err(|_| format!("{}: a NUL in the path", p.display()))
 }
 
-/// Owns a C string fastText allocated for an error.
-fn take_error(err: *mut c_char) -> Option<String> {
-    if err.is_null() {
-        return None;
-    }
-    // SAFETY: fastText's wrapper sets `err` to a NUL-terminated strdup'ed string, freed here once.
-    let message = unsafe { CStr::from_ptr(err) }
-        .to_string_lossy()
-        .into_owned();
-    unsafe { ft::cft_str_free(err) };
-    Some(message)
+/// `PickSupervised` in `cpp/train_guard.cc`, field for field.
+#[repr(C)]
+struct PickSupervised {
+    input: *const c_char,
+    pretrained_vectors: *const c_char,
+    lr: f64,
+    dim: c_int,
+    word_ngrams: c_int,
+    min_count: c_int,
+    epoch: c_int,
+    bucket: c_int,
+    minn: c_int,
+    maxn: c_int,
+    ws: c_int,
+    neg: c_int,
+    loss: c_int,
+    thread: c_int,
+    seed: c_int,
+    verbose: c_int,
 }
 
 unsafe extern "C" {
-    /// `cpp/train_guard.cc`: `FastText::train` with every C++ exception (a diverging run throws
-    /// "Encountered NaN.") returned in `err` instead of aborting the process.
+    /// `cpp/train_guard.cc`: trains, then writes the `.bin` and `.vec` files; every C++
+    /// exception (a diverging run throws "Encountered NaN.") comes back in `err`.
     fn pick_fasttext_train(
-        model: *mut std::ffi::c_void,
-        args: *const std::ffi::c_void,
+        args: *const PickSupervised,
+        bin: *const c_char,
+        vec: *const c_char,
         err: *mut *mut c_char,
-    ) -> i32;
-}
-
-struct Handles {
-    args: *mut ft::fasttext_args_t,
-    model: *mut ft::fasttext_t,
-}
-
-impl Drop for Handles {
-    fn drop(&mut self) {
-        // SAFETY: both were created by their `_new` functions and are freed once.
-        unsafe {
-            ft::cft_args_free(self.args);
-            ft::cft_fasttext_free(self.model);
-        }
-    }
+    ) -> c_int;
+    fn pick_fasttext_free(s: *mut c_char);
 }
 
 /// What a training run learned, for its report.
@@ -114,66 +108,48 @@ pub fn train(args: &Supervised, bin: &Path, vec: &Path) -> Result<Trained, Train
     let bin_c = c_path(bin).map_err(fail)?;
     let vec_c = c_path(vec).map_err(fail)?;
     let loss = match args.loss {
-        Loss::HierarchicalSoftmax => ft::loss_name_t::LOSS_HS,
-        Loss::NegativeSampling => ft::loss_name_t::LOSS_NS,
-        Loss::Softmax => ft::loss_name_t::LOSS_SOFTMAX,
-        Loss::OneVsAll => ft::loss_name_t::LOSS_OVA,
+        Loss::HierarchicalSoftmax => 1,
+        Loss::NegativeSampling => 2,
+        Loss::Softmax => 3,
+        Loss::OneVsAll => 4,
     };
-    // SAFETY: plain calls into fastText's C wrapper on handles owned by `Handles`; the strings
-    // outlive the calls (fastText copies them).
+    let c_args = PickSupervised {
+        input: input.as_ptr(),
+        pretrained_vectors: pretrained.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+        lr: args.lr,
+        dim: args.dim,
+        word_ngrams: args.word_ngrams,
+        min_count: args.min_count,
+        epoch: args.epoch,
+        bucket: args.effective_bucket(),
+        minn: args.minn,
+        maxn: args.maxn,
+        ws: args.ws,
+        neg: args.neg,
+        loss,
+        thread: args.threads,
+        seed: args.seed,
+        verbose: args.verbose,
+    };
+    let mut err: *mut c_char = std::ptr::null_mut();
+    // SAFETY: every pointer in `c_args` and the paths outlive the call (fastText copies the
+    // strings); `err` is either left NULL or set to a strdup'ed string, freed here once.
     unsafe {
-        let h = Handles {
-            args: ft::cft_args_new(),
-            model: ft::cft_fasttext_new(),
-        };
-        let a = h.args;
-        ft::cft_args_set_input(a, input.as_ptr());
-        ft::cft_args_set_model(a, ft::model_name_t::MODEL_SUP);
-        ft::cft_args_set_loss(a, loss);
-        ft::cft_args_set_dim(a, args.dim);
-        ft::cft_args_set_lr(a, args.lr);
-        ft::cft_args_set_word_ngrams(a, args.word_ngrams);
-        ft::cft_args_set_min_count(a, args.min_count);
-        ft::cft_args_set_epoch(a, args.epoch);
-        ft::cft_args_set_bucket(a, args.effective_bucket());
-        ft::cft_args_set_minn(a, args.minn);
-        ft::cft_args_set_maxn(a, args.maxn);
-        ft::cft_args_set_ws(a, args.ws);
-        ft::cft_args_set_neg(a, args.neg);
-        ft::cft_args_set_thread(a, args.threads);
-        ft::cft_args_set_seed(a, args.seed);
-        ft::cft_args_set_verbose(a, args.verbose);
-        if let Some(p) = &pretrained {
-            ft::cft_args_set_pretrained_vectors(a, p.as_ptr());
+        if pick_fasttext_train(&c_args, bin_c.as_ptr(), vec_c.as_ptr(), &mut err) != 0 {
+            let message = if err.is_null() {
+                "fastText failed".to_string()
+            } else {
+                let m = CStr::from_ptr(err).to_string_lossy().trim().to_string();
+                pick_fasttext_free(err);
+                m
+            };
+            return Err(fail(message));
         }
-        let mut err: *mut c_char = std::ptr::null_mut();
-        pick_fasttext_train(h.model.cast(), a.cast_const().cast(), &mut err);
-        if let Some(e) = take_error(err) {
-            return Err(fail(e.trim().to_string()));
-        }
-        ft::cft_fasttext_save_model(h.model, bin_c.as_ptr(), &mut err);
-        if let Some(e) = take_error(err) {
-            return Err(fail(e));
-        }
-        ft::cft_fasttext_save_vectors(h.model, vec_c.as_ptr(), &mut err);
-        if let Some(e) = take_error(err) {
-            return Err(fail(e));
-        }
-        let vocab = ft::cft_fasttext_get_vocab(h.model);
-        let words = (*vocab).length;
-        ft::cft_fasttext_vocab_free(vocab);
-        let labels = ft::cft_fasttext_get_labels(h.model);
-        let names = (0..(*labels).length)
-            .map(|i| {
-                CStr::from_ptr(*(*labels).labels.add(i))
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        ft::cft_fasttext_labels_free(labels);
-        Ok(Trained {
-            words,
-            labels: names,
-        })
     }
+    // The words and labels, as the file just written holds them (its matrix is mapped, not read).
+    let model = Model::load(bin).map_err(|e| fail(e.to_string()))?;
+    Ok(Trained {
+        words: model.dict.nwords as usize,
+        labels: model.labels().to_vec(),
+    })
 }

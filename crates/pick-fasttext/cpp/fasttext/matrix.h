@@ -35,6 +35,7 @@ class Matrix {
   virtual real dotRow(const Vector&, int64_t) const = 0;
   virtual void addVectorToRow(const Vector&, int64_t, real) = 0;
   virtual void addRowToVector(Vector& x, int32_t i) const = 0;
+  virtual void prefetchRow(int32_t) const {}
   virtual void addRowToVector(Vector& x, int32_t i, real a) const = 0;
   virtual void save(std::ostream&) const = 0;
   virtual void load(std::istream&) = 0;
