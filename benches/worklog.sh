@@ -82,7 +82,7 @@ mkdir -p "$CACHE"
 
 if [ -z "${PICK:-}" ]; then
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/pick-target}
-  cargo build --release --quiet
+  cargo build --release --quiet -p pick
   PICK=$CARGO_TARGET_DIR/release/pick
 fi
 
