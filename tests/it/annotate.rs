@@ -307,8 +307,22 @@ fn a_killed_run_resumes_without_buying_any_cached_answer_again() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    // Kill once some answers are committed (about 200 a second come back).
-    std::thread::sleep(Duration::from_millis(1200));
+    // Kill once some answers are committed (about 200 a second come back unloaded). Polled,
+    // not slept: under a loaded test run the first commits can take seconds.
+    let db_path = cache.join("pick-answers.sqlite");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let committed = rusqlite::Connection::open_with_flags(
+            &db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|db| db.query_row("SELECT count(*) FROM answers", [], |r| r.get::<_, i64>(0)))
+        .unwrap_or(0);
+        if committed >= 20 {
+            break;
+        }
+    }
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
     assert!(!out.exists(), "a killed run leaves no output");
