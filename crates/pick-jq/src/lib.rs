@@ -7,12 +7,15 @@
 //! SELECT label(_json, 'if .metadata.code_quality.score < 3 then "neg" else "pos" end') FROM s;
 //! ```
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 
+pub mod fields;
+pub mod merge;
 pub mod path;
 
 use pick_compat::json::write_str;
@@ -26,6 +29,9 @@ pub struct Program {
     filter: jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>,
     /// The keys, when the program is a plain path (answered without parsing the whole row).
     path: Option<Vec<String>>,
+    /// The top-level fields the program can read, when it reads the row only through them:
+    /// it runs on the row cut down to those.
+    fields: Option<BTreeSet<String>>,
 }
 
 /// A jq expression that does not parse or compile.
@@ -84,10 +90,16 @@ impl Program {
                     .collect();
                 err(format!("undefined {}", names.join(", ")))
             })?;
+        let path = crate::path::parse_path(code);
         Ok(Program {
             source: expr.to_string(),
             filter,
-            path: crate::path::parse_path(code),
+            fields: if path.is_none() {
+                crate::fields::read_fields(code)
+            } else {
+                None
+            },
+            path,
         })
     }
 
@@ -103,7 +115,20 @@ impl Program {
                 Reached::Value(raw) => parse(raw),
             };
         }
-        let input = parse(row)?;
+        let trimmed = self
+            .fields
+            .as_ref()
+            .and_then(|fields| crate::path::trim(row, fields));
+        self.run(parse(trimmed.as_deref().unwrap_or(row))?)
+    }
+
+    /// The top-level fields the program reads, if it reads the row only through them.
+    pub fn fields(&self) -> Option<&BTreeSet<String>> {
+        self.fields.as_ref()
+    }
+
+    /// The first output of the program on a parsed input.
+    pub fn run(&self, input: Val) -> Result<Val, EvalError> {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         // Not jaq's `unwrap_valr`: on `halt` it ends the process, here it fails the row.
         let mut outputs = self.filter.id.run((ctx, input)).map(|v| {
@@ -253,7 +278,7 @@ pub fn json_text(v: &Val) -> String {
     out
 }
 
-fn write_json(v: &Val, out: &mut String) {
+pub(crate) fn write_json(v: &Val, out: &mut String) {
     match v {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -267,7 +292,7 @@ fn write_json(v: &Val, out: &mut String) {
                 _ => out.push_str(&text),
             }
         }
-        Val::TStr(b) | Val::BStr(b) => write_str(&String::from_utf8_lossy(b), out),
+        Val::TStr(b) | Val::BStr(b) => write_str(&utf8(b), out),
         Val::Arr(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -285,7 +310,7 @@ fn write_json(v: &Val, out: &mut String) {
                     out.push(',');
                 }
                 match k {
-                    Val::TStr(b) | Val::BStr(b) => write_str(&String::from_utf8_lossy(b), out),
+                    Val::TStr(b) | Val::BStr(b) => write_str(&utf8(b), out),
                     other => write_str(&json_text(other), out),
                 }
                 out.push(':');
@@ -293,6 +318,15 @@ fn write_json(v: &Val, out: &mut String) {
             }
             out.push('}');
         }
+    }
+}
+
+/// A jq string as text; invalid UTF-8 (only a byte string can hold it) as replacement
+/// characters. The strict check first: `from_utf8_lossy` walks chunk by chunk.
+fn utf8(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 

@@ -4,6 +4,7 @@
 //! that a full parse would copy and unescape for nothing.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -85,6 +86,62 @@ pub fn follow<'a>(row: &'a str, keys: &[String]) -> Result<Reached<'a>, String> 
         Ok(Reached::Null)
     } else {
         Ok(Reached::Value(cur))
+    }
+}
+
+/// The top-level entries of an object row, in order (duplicates included), each value as its
+/// raw text; `None` if the row is not a valid JSON object (serde_json's reading).
+pub fn entries(row: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
+    let mut de = serde_json::Deserializer::from_str(row);
+    let entries = Entries.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(entries)
+}
+
+/// `row` cut down to the top-level `fields` it has (in its order, duplicates kept, so that
+/// a parse sees the same values); `None` if the row is not a valid JSON object.
+pub fn trim(row: &str, fields: &BTreeSet<String>) -> Option<String> {
+    Some(trimmed(&entries(row)?, fields))
+}
+
+/// The object of the `entries` whose keys are among `fields`, as JSON text.
+pub fn trimmed(entries: &[(Cow<'_, str>, &RawValue)], fields: &BTreeSet<String>) -> String {
+    let mut out = String::from("{");
+    for (key, value) in entries.iter().filter(|(k, _)| fields.contains(k.as_ref())) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        pick_compat::json::write_str(key, &mut out);
+        out.push(':');
+        out.push_str(value.get());
+    }
+    out.push('}');
+    out
+}
+
+struct Entries;
+
+impl<'de> DeserializeSeed<'de> for Entries {
+    type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries {
+    type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Key(k)) = map.next_key()? {
+            out.push((k, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(out)
     }
 }
 

@@ -5,6 +5,7 @@
 //! ```sql
 //! SELECT jq(_json, '.metadata.code_quality.score') FROM s;
 //! SELECT label(_json, 'if .metadata.code_quality.score < 3 then "neg" else "pos" end') FROM s;
+//! SELECT jq_merge(_json, '{text: .text}', '{score: (if .score < 3 then "neg" else "pos" end)}') FROM s;
 //! ```
 
 use std::sync::Arc;
@@ -16,15 +17,19 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use pick_jq::merge::Merge;
 use pick_jq::{CompileError, EvalError, Program};
 
-/// Which of the two functions.
+/// Which of the three functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Output {
     /// `jq(json, expr)`: the first output as JSON text; NULL for no output or null.
     Json,
     /// `label(json, expr)`: the first output as a bonepick label; no output or null fails.
     Label,
+    /// `jq_merge(json, t, l)`: `{**T(row), **L(row)}`, a transform's row, as JSON text; NULL
+    /// where either gives no output.
+    Merge,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -47,7 +52,17 @@ impl JqFunction {
             signature: Signature::any(2, Volatility::Immutable),
         }
     }
+
+    pub fn merge() -> Self {
+        JqFunction {
+            output: Output::Merge,
+            signature: Signature::any(3, Volatility::Immutable),
+        }
+    }
 }
+
+/// One row's JSON text to the function's answer.
+type RowFn = dyn Fn(&str) -> std::result::Result<String, EvalError>;
 
 /// As text: a task's error reaches a cluster's client as its message alone.
 fn compile_error(e: CompileError) -> DataFusionError {
@@ -59,6 +74,7 @@ impl ScalarUDFImpl for JqFunction {
         match self.output {
             Output::Json => "jq",
             Output::Label => "label",
+            Output::Merge => "jq_merge",
         }
     }
 
@@ -80,35 +96,57 @@ impl ScalarUDFImpl for JqFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let expr = match &args.args[1] {
-            ColumnarValue::Scalar(
-                ScalarValue::Utf8(Some(e))
-                | ScalarValue::Utf8View(Some(e))
-                | ScalarValue::LargeUtf8(Some(e)),
-            ) => e.clone(),
-            _ => return exec_err!("{}(): the expression must be a string literal", self.name()),
-        };
+        let mut exprs = Vec::new();
+        for arg in &args.args[1..] {
+            match arg {
+                ColumnarValue::Scalar(
+                    ScalarValue::Utf8(Some(e))
+                    | ScalarValue::Utf8View(Some(e))
+                    | ScalarValue::LargeUtf8(Some(e)),
+                ) => exprs.push(e.as_str()),
+                _ => {
+                    return exec_err!("{}(): the expressions must be string literals", self.name());
+                }
+            }
+        }
         // Programs are not Send (jaq values are reference counted), so each batch compiles
         // its own; that costs microseconds against thousands of rows.
-        let program = Program::compile(&expr).map_err(compile_error)?;
+        let eval: Box<RowFn> = match self.output {
+            Output::Json => {
+                let p = Program::compile(exprs[0]).map_err(compile_error)?;
+                Box::new(move |row| p.json(row))
+            }
+            Output::Label => {
+                let p = Program::compile(exprs[0]).map_err(compile_error)?;
+                Box::new(move |row| p.label(row))
+            }
+            Output::Merge => {
+                let m = Merge::compile(exprs[0], exprs[1]).map_err(compile_error)?;
+                Box::new(move |row| m.json(row))
+            }
+        };
         let rows = arrow::compute::cast(&args.args[0].to_array(n)?, &DataType::Utf8)?;
         let rows = rows.as_string::<i32>();
-        let mut out = StringBuilder::with_capacity(n, n * 8);
+        // Rows rebuilt whole are about as long as they were.
+        let bytes = match self.output {
+            Output::Merge => rows.value_data().len(),
+            _ => n * 8,
+        };
+        let mut out = StringBuilder::with_capacity(n, bytes);
         for i in 0..n {
             if rows.is_null(i) {
                 out.append_null();
                 continue;
             }
             let row = rows.value(i);
-            let result = match self.output {
-                Output::Json => program.json(row),
-                Output::Label => program.label(row),
-            };
-            match (self.output, result) {
+            match (self.output, eval(row)) {
                 (_, Ok(v)) => out.append_value(v),
-                (Output::Json, Err(EvalError::NoOutput | EvalError::Null)) => out.append_null(),
+                (Output::Json | Output::Merge, Err(EvalError::NoOutput | EvalError::Null)) => {
+                    out.append_null()
+                }
                 (_, Err(e)) => {
                     let shown: String = row.chars().take(80).collect();
+                    let expr = exprs.join("`, `");
                     return exec_err!("{}(`{expr}`): {e} on the row {shown}", self.name());
                 }
             }

@@ -23,6 +23,7 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(seeded_random::SeededRandom::new()),
         ScalarUDF::from(jq::JqFunction::jq()),
         ScalarUDF::from(jq::JqFunction::label()),
+        ScalarUDF::from(jq::JqFunction::merge()),
         ScalarUDF::from(labels::NormalizeLabel::new()),
         ScalarUDF::from(text_sql::Normalize::new()),
         ScalarUDF::from(require::RequireValue::new()),

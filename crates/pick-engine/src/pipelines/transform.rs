@@ -1,5 +1,5 @@
 //! `pick transform-dataset`: each row rebuilt from two jq expressions, `{**T(row), **L(row)}`,
-//! shard for shard (bonepick §7.1). The work is one SQL statement (`--show-sql`).
+//! shard for shard (bonepick §7.1): `jq_merge`. The work is one SQL statement (`--show-sql`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,16 +34,6 @@ pub struct TransformReport {
     pub dropped: u64,
 }
 
-/// One jq program for both transforms: the first output of each, both objects, merged.
-pub fn merged_program(text: &str, label: &str) -> String {
-    format!(
-        "first({text}) as $t | first({label}) as $l \
-         | if ($t | type) != \"object\" then error(\"the text transform gave \\($t | type), not an object\") \
-           elif ($l | type) != \"object\" then error(\"the label transform gave \\($l | type), not an object\") \
-           else $t + $l end"
-    )
-}
-
 pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<TransformReport> {
     for (flag, expr) in [
         ("-t/--text-transform", &p.text_transform),
@@ -52,9 +42,12 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
         Program::compile(expr).map_err(|e| PickError::Usage(format!("{flag}: {e}")))?;
     }
     let dataset = Arc::new(Dataset::open(&p.input, p.read.clone())?);
-    let program = merged_program(&p.text_transform, &p.label_transform);
     let mut params = Params::default();
-    let rebuilt = format!("jq(_json, {})", params.str(program));
+    let rebuilt = format!(
+        "jq_merge(_json, {}, {})",
+        params.str(p.text_transform.clone()),
+        params.str(p.label_transform.clone())
+    );
     // A column named `_json` is written as the row itself.
     let query = if p.read.skip_bad_rows {
         let mut q = ShardQuery::new("_json", params);
