@@ -453,6 +453,10 @@ def main():
                     help="extra train-fasttext flags for both tools (default: the worklog's none)")
     ap.add_argument("--tolerance", type=float, default=0.01)
     ap.add_argument("--json")
+    ap.add_argument("--stop-after", metavar="STEP",
+                    help="run the steps up to this one (e.g. sample-dataset: the data prep)")
+    ap.add_argument("--pick-args", default="",
+                    help="flags added to every pick step (e.g. '--compression-level 1')")
     args = ap.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -491,9 +495,13 @@ def main():
 
     results = []
     done = {}  # (tool, step) -> True when the step produced its output
+    stopped = [False]
 
     def step(name, argv_for, needs, check=None, b_exe=None, env=None, k_extra=()):
         """argv_for(tool) -> argv after the executable; needs: [(step, 'own'|'bonepick')]."""
+        if stopped[0]:
+            return None
+        stopped[0] = name == args.stop_after
         row = {"step": name}
         for tool in ("bonepick", "pick"):
             missing = [s for s, how in needs
@@ -504,7 +512,7 @@ def main():
             exe = (b_exe or bp) if tool == "bonepick" else pick
             argv = argv_for(tool)
             if tool == "pick":
-                argv = argv + list(k_extra)
+                argv = argv + list(k_extra) + args.pick_args.split()
             res, err = r.run(tool, name, exe + argv, env if tool == "bonepick" else None)
             if res is None:
                 row[tool] = {"error": err.splitlines()[-1][:200] if err else "failed"}

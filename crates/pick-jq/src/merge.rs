@@ -200,7 +200,7 @@ fn value_text(raw: &str) -> Option<Cow<'_, str>> {
 fn written_as_pick_writes(inner: &str) -> bool {
     let b = inner.as_bytes();
     let mut i = 0;
-    while let Some(at) = b[i..].iter().position(|&c| c == b'\\') {
+    while let Some(at) = memchr::memchr(b'\\', &b[i..]) {
         let e = i + at + 1;
         match b.get(e) {
             Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i = e + 1,

@@ -97,11 +97,9 @@ impl Normalizer {
     /// Appends the normalized text to `out`.
     pub fn normalize_into(self, text: &str, out: &mut String) {
         match self {
-            Normalizer::Whitespace => {
-                let mut s = String::with_capacity(text.len());
-                collapse_py_space(text, &mut s);
-                out.push_str(py_strip(&s));
-            }
+            // Stripping first is the same as stripping the collapsed text's one leading and
+            // trailing space, and saves a copy.
+            Normalizer::Whitespace => collapse_py_space(py_strip(text), out),
             Normalizer::Plsfix => fix(text, out),
             Normalizer::Tokenizer => {
                 let fixed = then(text, fix);

@@ -151,7 +151,8 @@ struct RowBuilders {
 }
 
 impl RowBuilders {
-    fn new(layout: &TableLayout, projection: &Projection) -> RowBuilders {
+    /// `bytes`: the chunk's size, which the row texts (`_json`) will about fill.
+    fn new(layout: &TableLayout, projection: &Projection, bytes: usize) -> RowBuilders {
         let mut data: Vec<Option<ColBuilder>> = (0..layout.data_fields).map(|_| None).collect();
         for c in &projection.columns {
             if let Column::Data(i) = *c {
@@ -162,7 +163,9 @@ impl RowBuilders {
         RowBuilders {
             data,
             rows: Vec::new(),
-            json: projection.wants(Virtual::Json).then(StringBuilder::new),
+            json: projection
+                .wants(Virtual::Json)
+                .then(|| StringBuilder::with_capacity(bytes / 256 + 1, bytes)),
             strict,
         }
     }
@@ -241,7 +244,7 @@ fn decode_rows(
     chunk: &LineChunk,
     careful: bool,
 ) -> Result<(RecordBatch, u64)> {
-    let mut out = RowBuilders::new(layout, projection);
+    let mut out = RowBuilders::new(layout, projection, chunk.data.len());
     let mut slots = Vec::with_capacity(layout.data_fields);
     let mut bad = 0u64;
     let mut row = chunk.first_row;
@@ -256,7 +259,7 @@ fn decode_rows(
             .and_then(|line| {
                 let line = line.trim_ascii();
                 if careful {
-                    RowBuilders::new(layout, projection).append_row(layout, line, &mut slots)?;
+                    RowBuilders::new(layout, projection, 0).append_row(layout, line, &mut slots)?;
                 }
                 out.append_row(layout, line, &mut slots)?;
                 Ok(line)
