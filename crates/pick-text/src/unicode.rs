@@ -99,59 +99,53 @@ pub fn nfkd_without_marks(s: &str, out: &mut String) {
     });
 }
 
-/// `re.sub(r"\s+", " ", s)` with Python's `\s`. Copies stretches between spaces whole: this is
-/// most of the `whitespace` normalizer's time.
+/// `re.sub(r"\s+", " ", s)` with Python's `\s`: most of the `whitespace` normalizer's time.
+/// Hand-written, byte by byte without branching on ASCII text: spaces in code and prose come
+/// every few bytes at unpredictable places, where copying the stretches between them (the
+/// first version) paid a mispredicted branch and a copy call per stretch.
 pub fn collapse_py_space(s: &str, out: &mut String) {
     let b = s.as_bytes();
-    let (mut i, mut start, mut in_space) = (0, 0, false);
+    let mut buf = vec![0u8; b.len()];
+    let (mut i, mut w, mut in_space) = (0, 0, false);
     while i < b.len() {
-        // Eight bytes at a time while none can start a space: Python's spaces are bytes up to
-        // 0x20 or non-ASCII characters. (Hand-written: byte by byte, this loop was a quarter
-        // of a `whitespace` run.)
-        if let Some(word) = b.get(i..i + 8)
-            && !may_start_space(u64::from_le_bytes(word.try_into().expect("eight bytes")))
-        {
-            in_space = false;
-            i += 8;
+        let x = b[i];
+        if x < 0x80 {
+            let space = ASCII_SPACE[x as usize];
+            buf[w] = if space { b' ' } else { x };
+            w += usize::from(!(space && in_space));
+            in_space = space;
+            i += 1;
             continue;
         }
-        let (space, len) = match b[i] {
-            x if x < 0x80 => (matches!(x, b'\t'..=b'\r' | 0x1c..=0x1f | b' '), 1),
-            // The lead bytes of U+0085, U+00A0, U+1680, U+2000..U+205F and U+3000 (the only
-            // non-ASCII spaces). Other bytes, continuation bytes included, are never a space
-            // and never where a copy is cut.
-            0xc2 | 0xe1 | 0xe2 | 0xe3 => {
-                let c = s[i..]
-                    .chars()
-                    .next()
-                    .expect("a lead byte starts a character");
-                (is_py_space(c), c.len_utf8())
-            }
-            _ => (false, 1),
-        };
-        if space {
+        // Non-ASCII: a whole character, a space or copied.
+        let c = s[i..].chars().next().expect("i is a char boundary");
+        let len = c.len_utf8();
+        if is_py_space(c) {
             if !in_space {
-                out.push_str(&s[start..i]);
-                out.push(' ');
-                in_space = true;
+                buf[w] = b' ';
+                w += 1;
             }
-            start = i + len;
+            in_space = true;
         } else {
+            buf[w..w + len].copy_from_slice(&b[i..i + len]);
+            w += len;
             in_space = false;
         }
         i += len;
     }
-    out.push_str(&s[start..]);
+    out.push_str(std::str::from_utf8(&buf[..w]).expect("whole characters copied or replaced"));
 }
 
-/// Whether any of eight bytes is below 0x21 or non-ASCII. With no high bit set,
-/// `x - 0x21 * 0x01..` sets a byte's high bit at the first byte below 0x21 (the classic
-/// "has less than" test, exact as an any-test).
-fn may_start_space(x: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    ((x.wrapping_sub(ONES * 0x21) | x) & HIGH) != 0
-}
+/// Python's ASCII whitespace: `\t`..`\r`, the separators 0x1c..0x1f and the space.
+const ASCII_SPACE: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = matches!(c as u8, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+        c += 1;
+    }
+    t
+};
 
 /// `re.sub(r"\n{3,}", "\n\n", s)`.
 pub fn squeeze_newlines(s: &str, out: &mut String) {
