@@ -7,6 +7,7 @@
 mod dictionary;
 mod matrix;
 mod model;
+mod projection;
 pub mod train;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use super::ModelError;
 use super::dictionary::{Buckets, Dictionary, Entry, EntryKind};
 use super::matrix::{KSUB, Matrix, ProductQuantizer, QuantMatrix};
+use super::projection::Projection;
 
 const MAGIC: i32 = 793_712_314;
 /// How many rows ahead of the one being added to prefetch (measured best at 2–8).
@@ -67,6 +68,8 @@ pub struct Model {
     pub dict: Dictionary,
     pub input: Matrix,
     pub output: Matrix,
+    /// Where it pays, the input rows projected onto `output` (see `projection`).
+    projection: Option<Projection>,
     labels: Vec<String>,
     /// Hierarchical softmax: the Huffman tree over label counts (leaves are labels).
     tree: Vec<Node>,
@@ -80,6 +83,9 @@ pub struct Scratch {
     hashes: Vec<i32>,
     bytes: Vec<u8>,
     hidden: Vec<f32>,
+    /// `output · hidden`: one value per output row.
+    dots: Vec<f32>,
+    sums: Vec<f64>,
     probs: Vec<f32>,
 }
 
@@ -483,12 +489,14 @@ impl Model {
                 (1.0 / (1.0 + (-(x as f64)).exp())) as f32
             })
             .collect();
+        let projection = Projection::new(&input, &output);
         Ok(Model {
             path: path.to_path_buf(),
             args,
             dict,
             input,
             output,
+            projection,
             labels,
             tree,
             sigmoid,
@@ -522,35 +530,15 @@ impl Model {
         if scratch.ids.is_empty() {
             return None;
         }
-        let dim = self.args.dim as usize;
-        scratch.hidden.clear();
-        scratch.hidden.resize(dim, 0.0);
-        // Rows are scattered over a matrix of up to gigabytes: ask for the row a few ahead
-        // while adding this one, so several memory reads are in flight at once.
-        let ids = &scratch.ids;
-        let rows = self.input.rows();
-        for (k, &id) in ids.iter().enumerate() {
-            if let Some(&next) = ids.get(k + PREFETCH_AHEAD) {
-                self.input.prefetch_row(next as usize);
-            }
-            if (id as usize) < rows {
-                self.input.add_row(id as usize, &mut scratch.hidden);
-            }
-        }
-        let scale = (1.0 / scratch.ids.len() as f64) as f32;
-        for h in &mut scratch.hidden {
-            *h *= scale;
-        }
+        self.output_dots(scratch);
         let n = self.labels.len();
         scratch.probs.clear();
         scratch.probs.resize(n, 0.0);
-        let hidden = &scratch.hidden;
+        let dots = &scratch.dots;
         let probs = &mut scratch.probs;
         match self.args.loss {
             Loss::Softmax => {
-                for (i, p) in probs.iter_mut().enumerate() {
-                    *p = self.output.dot_row(i, hidden);
-                }
+                probs.copy_from_slice(&dots[..n]);
                 let max = probs.iter().fold(probs[0], |m, &v| m.max(v));
                 let mut z = 0.0f32;
                 for p in probs.iter_mut() {
@@ -563,18 +551,69 @@ impl Model {
             }
             Loss::OneVsAll | Loss::NegativeSampling => {
                 for (i, p) in probs.iter_mut().enumerate() {
-                    *p = reported(self.sigmoid_table(self.output.dot_row(i, hidden)));
+                    *p = reported(self.sigmoid_table(dots[i]));
                 }
             }
             Loss::HierarchicalSoftmax => {
                 if n == 1 {
                     probs[0] = 1.0;
                 } else {
-                    self.descend(2 * n - 2, 0.0, hidden, probs);
+                    self.descend(2 * n - 2, 0.0, dots, probs);
                 }
             }
         }
         Some(&scratch.probs)
+    }
+
+    /// `output · mean(input rows of scratch.ids)` into `scratch.dots`, one value per output row.
+    fn output_dots(&self, scratch: &mut Scratch) {
+        let width = self.output.rows();
+        let Scratch {
+            ids,
+            hidden,
+            dots,
+            sums,
+            ..
+        } = scratch;
+        dots.clear();
+        let rows = self.input.rows();
+        // Rows are scattered over a matrix of up to gigabytes: ask for the row a few ahead
+        // while adding this one, so several memory reads are in flight at once.
+        let ahead = |k: usize| {
+            ids.get(k + PREFETCH_AHEAD)
+                .map(|&i| i as usize)
+                .filter(|&i| i < rows)
+        };
+        if let Some(p) = &self.projection {
+            sums.clear();
+            sums.resize(width, 0.0);
+            for (k, &id) in ids.iter().enumerate() {
+                if let Some(next) = ahead(k) {
+                    p.prefetch(&self.input, next);
+                }
+                if (id as usize) < rows {
+                    p.add(&self.input, id as usize, hidden, sums);
+                }
+            }
+            let n = ids.len() as f64;
+            dots.extend(sums.iter().map(|s| (s / n) as f32));
+            return;
+        }
+        hidden.clear();
+        hidden.resize(self.args.dim as usize, 0.0);
+        for (k, &id) in ids.iter().enumerate() {
+            if let Some(next) = ahead(k) {
+                self.input.prefetch_row(next);
+            }
+            if (id as usize) < rows {
+                self.input.add_row(id as usize, hidden);
+            }
+        }
+        let scale = (1.0 / ids.len() as f64) as f32;
+        for h in hidden.iter_mut() {
+            *h *= scale;
+        }
+        dots.extend((0..width).map(|k| self.output.dot_row(k, hidden)));
     }
 
     fn sigmoid_table(&self, x: f32) -> f32 {
@@ -588,22 +627,22 @@ impl Model {
     }
 
     /// `HierarchicalSoftmaxLoss::dfs` without its pruning, so every label gets its score.
-    fn descend(&self, node: usize, score: f32, hidden: &[f32], probs: &mut [f32]) {
+    fn descend(&self, node: usize, score: f32, dots: &[f32], probs: &mut [f32]) {
         let n = self.labels.len();
         let Node { left, right, .. } = self.tree[node];
         if left < 0 && right < 0 {
             probs[node] = score.exp();
             return;
         }
-        let f = self.output.dot_row(node - n, hidden);
+        let f = dots[node - n];
         let f = (1.0 / (1.0 + (-(f as f64)).exp())) as f32;
         self.descend(
             left as usize,
             score + std_log((1.0 - f as f64) as f32),
-            hidden,
+            dots,
             probs,
         );
-        self.descend(right as usize, score + std_log(f), hidden, probs);
+        self.descend(right as usize, score + std_log(f), dots, probs);
     }
 }
 
@@ -688,7 +727,40 @@ fn advise_huge_pages(v: &mut Vec<f32>) {
 
 #[cfg(test)]
 mod tests {
-    use super::huffman;
+    use std::path::Path;
+
+    use super::{Model, Scratch, huffman};
+
+    /// The projected scores against fastText's own order of sums (the exact path), on every
+    /// committed model the projection applies to.
+    #[test]
+    fn projected_scores_are_fasttexts_to_the_last_digits() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-samples/fasttext");
+        let text = std::fs::read_to_string(dir.join("test.txt")).unwrap();
+        for name in [
+            "binary/model.bin",
+            "binary/model.ftz",
+            "five-hs/model.bin",
+            "five-ova/model.bin",
+        ] {
+            let projected = Model::load(&dir.join(name)).unwrap();
+            let mut exact = Model::load(&dir.join(name)).unwrap();
+            assert!(projected.projection.is_some(), "{name}");
+            exact.projection = None;
+            let (mut a, mut b) = (Scratch::default(), Scratch::default());
+            let mut worst = 0.0f32;
+            // Twice over, so rows are met both unfilled and filled.
+            for line in text.lines().chain(text.lines()) {
+                let p = projected.predict(line.as_bytes(), &mut a).unwrap();
+                let e = exact.predict(line.as_bytes(), &mut b).unwrap();
+                for (x, y) in p.iter().zip(e) {
+                    worst = worst.max((x - y).abs());
+                }
+            }
+            eprintln!("{name}: largest difference {worst:e}");
+            assert!(worst <= 2e-6, "{name}: {worst:e}");
+        }
+    }
 
     #[test]
     fn label_counts_of_no_real_model_make_no_tree() {

@@ -179,24 +179,38 @@ fn ultrafine(text: &str, lower: fn(&str, &mut String), out: &mut String) {
     // Join the per-token decodes with spaces, spell out \n \r \t, squeeze runs of ' ', strip.
     let mut buf = String::with_capacity(s.len() * 2);
     let mut last_space = false;
-    let mut push = |c: char, buf: &mut String| {
-        match c {
-            '\n' => buf.push_str("\\n"),
-            '\r' => buf.push_str("\\r"),
-            '\t' => buf.push_str("\\t"),
-            ' ' if last_space => return,
-            c => buf.push(c),
+    let mut first = true;
+    t.decode_each(&s, &ids, |token| {
+        if !first && !last_space {
+            buf.push(' ');
+            last_space = true;
         }
-        last_space = c == ' ';
-    };
-    for (i, &id) in ids.iter().enumerate() {
-        if i > 0 {
-            push(' ', &mut buf);
+        first = false;
+        // Copies the stretches without a space or control character whole.
+        let mut rest = token;
+        while !rest.is_empty() {
+            let plain = rest
+                .bytes()
+                .position(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+                .unwrap_or(rest.len());
+            if plain > 0 {
+                buf.push_str(&rest[..plain]);
+                last_space = false;
+            }
+            let Some(&b) = rest.as_bytes().get(plain) else {
+                break;
+            };
+            match b {
+                b'\n' => buf.push_str("\\n"),
+                b'\r' => buf.push_str("\\r"),
+                b'\t' => buf.push_str("\\t"),
+                _ if last_space => {}
+                _ => buf.push(' '),
+            }
+            last_space = b == b' ';
+            rest = &rest[plain + 1..];
         }
-        for c in t.decode_one(id).chars() {
-            push(c, &mut buf);
-        }
-    }
+    });
     out.push_str(py_strip(&buf));
 }
 

@@ -79,7 +79,9 @@ fn around_unknown(s: &str, out: &mut String, f: impl Fn(&str, &mut String)) {
 /// Python's `str.lower()` (full mappings, final sigma).
 pub fn py_lower(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         around_unknown(s, out, |part, out| out.push_str(&part.to_lowercase()));
     }

@@ -24,8 +24,76 @@ pub struct Bpe {
     cache_slot: usize,
 }
 
-/// Finished words of one tokenizer: bytes -> ids.
-type WordCache = FxHashMap<Box<[u8]>, Box<[u32]>>;
+/// Words up to this many bytes are cached under one 128-bit key (their bytes and length).
+const SHORT_WORD: usize = 15;
+/// Ids held inline for a short word; words of more tokens go to the long map.
+const INLINE_IDS: usize = 3;
+
+/// Finished words of one tokenizer: bytes -> ids. Nearly every word of text is short and a
+/// token or two: those are found by one 128-bit hash and compare, with their ids inline,
+/// where a map of boxed byte strings costs a pointer chase and a `memcmp` per lookup (18% of
+/// `ultrafine`'s time, measured, against ... after).
+#[derive(Default)]
+struct WordCache {
+    short: FxHashMap<u128, ([u32; INLINE_IDS], u8)>,
+    long: FxHashMap<Box<[u8]>, Box<[u32]>>,
+}
+
+impl WordCache {
+    fn short_key(word: &[u8]) -> Option<u128> {
+        (word.len() <= SHORT_WORD).then(|| {
+            let mut key = [0u8; 16];
+            key[..word.len()].copy_from_slice(word);
+            key[15] = word.len() as u8;
+            u128::from_le_bytes(key)
+        })
+    }
+
+    /// Appends the word's ids; false when the word is not cached.
+    #[inline]
+    fn get(&self, word: &[u8], out: &mut Vec<u32>) -> bool {
+        match Self::short_key(word) {
+            Some(key) => match self.short.get(&key) {
+                Some((ids, n)) if (*n as usize) <= INLINE_IDS => {
+                    out.extend_from_slice(&ids[..*n as usize]);
+                    true
+                }
+                Some(_) => self.get_long(word, out),
+                None => false,
+            },
+            None => self.get_long(word, out),
+        }
+    }
+
+    fn get_long(&self, word: &[u8], out: &mut Vec<u32>) -> bool {
+        self.long
+            .get(word)
+            .map(|ids| out.extend_from_slice(ids))
+            .is_some()
+    }
+
+    fn insert(&mut self, word: &[u8], ids: &[u32]) {
+        if self.short.len() + self.long.len() >= MAX_CACHE_ENTRIES {
+            self.short.clear();
+            self.long.clear();
+        }
+        if let Some(key) = Self::short_key(word) {
+            let mut inline = [0; INLINE_IDS];
+            let n = if ids.len() <= INLINE_IDS {
+                inline[..ids.len()].copy_from_slice(ids);
+                ids.len() as u8
+            } else {
+                // Marks a short word whose ids are in `long`.
+                u8::MAX
+            };
+            self.short.insert(key, (inline, n));
+            if ids.len() <= INLINE_IDS {
+                return;
+            }
+        }
+        self.long.insert(word.into(), ids.into());
+    }
+}
 
 thread_local! {
     /// One cache per tokenizer (indexed by its cache slot), per thread: no locks on the hot path.
@@ -63,19 +131,15 @@ impl Bpe {
         CACHES.with(|caches| {
             let mut caches = caches.borrow_mut();
             if caches.len() <= self.cache_slot {
-                caches.resize_with(self.cache_slot + 1, FxHashMap::default);
+                caches.resize_with(self.cache_slot + 1, WordCache::default);
             }
             let cache = &mut caches[self.cache_slot];
-            if let Some(ids) = cache.get(word) {
-                out.extend_from_slice(ids);
+            if cache.get(word, out) {
                 return;
             }
             let start = out.len();
             self.merge(word, out);
-            if cache.len() >= MAX_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(word.into(), out[start..].into());
+            cache.insert(word, &out[start..]);
         });
     }
 
@@ -200,6 +264,23 @@ mod tests {
             bpe.merge_by_scan(symbols.clone(), &mut a);
             bpe.merge_by_heap(symbols, &mut b);
             prop_assert_eq!(a, b);
+        }
+
+        /// Words short and long, of few and many tokens, met a first time and again.
+        #[test]
+        fn cached_words_encode_as_merged(
+            words in proptest::collection::vec(proptest::collection::vec(b'a'..=b'e', 1..40), 1..30)
+        ) {
+            let mut bpe = toy();
+            bpe.cache_slot = super::super::NEXT_CACHE_SLOT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            for _ in 0..2 {
+                for w in &words {
+                    let (mut cached, mut merged) = (vec![99], vec![99]);
+                    bpe.encode_word(w, &mut cached);
+                    bpe.merge(w, &mut merged);
+                    prop_assert_eq!(cached, merged);
+                }
+            }
         }
     }
 
