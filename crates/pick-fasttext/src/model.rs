@@ -589,7 +589,7 @@ impl Model {
             sums.resize(width, 0.0);
             for (k, &id) in ids.iter().enumerate() {
                 if let Some(next) = ahead(k) {
-                    p.prefetch(&self.input, next);
+                    p.prefetch(next);
                 }
                 if (id as usize) < rows {
                     p.add(&self.input, id as usize, hidden, sums);

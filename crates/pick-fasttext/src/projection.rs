@@ -14,7 +14,7 @@
 //! float: at most 1.3e-6 on the committed models (`model::tests`), where `predict-prob` prints
 //! five decimals.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::matrix::Matrix;
 
@@ -23,10 +23,14 @@ pub struct Projection {
     width: usize,
     /// `B`, dense, `m × dim`.
     weights: Vec<f32>,
-    /// Row `i`'s projections at `i * width..`, as f32 bits; valid once `filled` has bit `i`.
+    /// Row `i`'s projections at `i * width..`, as f32 bits XOR `UNFILLED`, so that the zeroed
+    /// table starts out unfilled and the check costs no read besides the values' own.
     values: Box<[AtomicU32]>,
-    filled: Box<[AtomicU64]>,
 }
+
+/// A NaN's bits: a row whose first projection really is this NaN is computed at every lookup,
+/// which costs time, not correctness.
+const UNFILLED: u32 = 0x7FC0_1CE5;
 
 impl std::fmt::Debug for Projection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,22 +57,18 @@ impl Projection {
             width,
             weights,
             values: (0..rows * width).map(|_| AtomicU32::new(0)).collect(),
-            filled: (0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
         })
     }
 
     #[inline]
     fn is_filled(&self, i: usize) -> bool {
-        self.filled[i / 64].load(Ordering::Acquire) & (1 << (i % 64)) != 0
+        self.values[i * self.width].load(Ordering::Acquire) != 0
     }
 
-    /// Starts reading what `add` will need for row `i`.
+    /// Starts reading row `i`'s projections (a filled row's: once a job is under way, nearly
+    /// every row it meets is).
     #[inline]
-    pub fn prefetch(&self, input: &Matrix, i: usize) {
-        if !self.is_filled(i) {
-            input.prefetch_row(i);
-            return;
-        }
+    pub fn prefetch(&self, i: usize) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
@@ -80,32 +80,34 @@ impl Projection {
     /// Adds row `i`'s projections to `sums`, computing them the first time (`row` is scratch).
     #[inline]
     pub fn add(&self, input: &Matrix, i: usize, row: &mut Vec<f32>, sums: &mut [f64]) {
-        let at = i * self.width;
+        let values = &self.values[i * self.width..(i + 1) * self.width];
         if self.is_filled(i) {
-            for (s, v) in sums.iter_mut().zip(&self.values[at..at + self.width]) {
-                *s += f32::from_bits(v.load(Ordering::Relaxed)) as f64;
+            for (s, v) in sums.iter_mut().zip(values) {
+                *s += f32::from_bits(v.load(Ordering::Relaxed) ^ UNFILLED) as f64;
             }
             return;
         }
         row.clear();
         row.resize(input.cols(), 0.0);
         input.add_row(i, row);
-        for (k, (s, v)) in sums
-            .iter_mut()
-            .zip(&self.values[at..at + self.width])
-            .enumerate()
-        {
-            let b = &self.weights[k * row.len()..(k + 1) * row.len()];
+        let dim = row.len();
+        let mut first = 0;
+        for (k, (s, v)) in sums.iter_mut().zip(values).enumerate() {
+            let b = &self.weights[k * dim..(k + 1) * dim];
             let p = row
                 .iter()
                 .zip(b)
                 .map(|(&x, &y)| x as f64 * y as f64)
                 .sum::<f64>() as f32;
-            v.store(p.to_bits(), Ordering::Relaxed);
             *s += p as f64;
+            if k == 0 {
+                first = p.to_bits() ^ UNFILLED;
+            } else {
+                v.store(p.to_bits() ^ UNFILLED, Ordering::Relaxed);
+            }
         }
-        // Threads that meet the row at once compute the same floats; the release publishes
-        // them to every later reader.
-        self.filled[i / 64].fetch_or(1 << (i % 64), Ordering::Release);
+        // The first value last, with release: a thread that sees the row filled sees all of it.
+        // Threads that meet the row at once compute and store the same floats.
+        values[0].store(first, Ordering::Release);
     }
 }

@@ -87,6 +87,9 @@ pub struct Tokenizer {
     /// Per id: the length of the input bytes the token stands for, with `SPELLED_AS_IS` set
     /// when its `decode_one` is exactly those bytes.
     spelled: Vec<u32>,
+    /// Per byte: bit k when step k's pattern may match text with that byte (steps past 64 are
+    /// always tried).
+    step_bytes: [u64; 256],
     /// Whether `encode`'s ids stand for their input byte for byte, in order: no normalizer
     /// rewrites it, every byte of UTF-8 has a token and no split step removes anything.
     spells_input: bool,
@@ -410,8 +413,15 @@ impl Tokenizer {
                 .all(|(b, id)| id.is_some() || matches!(b, 0xC0 | 0xC1 | 0xF5..=0xFF))
             && steps.iter().all(|s| s.behavior != Behavior::Removed);
 
+        let mut step_bytes = [0u64; 256];
+        for (k, step) in steps.iter().enumerate().take(64) {
+            for (bits, may) in step_bytes.iter_mut().zip(step.pattern.match_bytes()) {
+                *bits |= u64::from(may) << k;
+            }
+        }
         let slot = NEXT_CACHE_SLOT.fetch_add(1, Ordering::Relaxed);
         Ok(Tokenizer {
+            step_bytes,
             raw_added: AddedTokens::new(raw_added)?,
             normalized_added: AddedTokens::new(normalized_added)?,
             normalizers: norm,
@@ -523,18 +533,51 @@ impl Tokenizer {
     }
 
     fn encode_plain(&self, text: &str, out: &mut Vec<u32>) {
-        let mut pieces = vec![(0, text.len())];
-        let mut next = Vec::with_capacity(16);
+        let mut cuts = vec![Vec::new(); self.steps.len()];
         let mut scratch = SplitScratch::default();
-        for step in &self.steps {
-            for &(start, end) in &pieces {
-                split(&text[start..end], start, step, &mut scratch, &mut next);
-            }
-            std::mem::swap(&mut pieces, &mut next);
-            next.clear();
-        }
-        for (start, end) in pieces {
+        let piece = (0, text.len(), self.bits_of(text));
+        self.encode_piece(text, piece, 0, &mut cuts, &mut scratch, out);
+    }
+
+    /// Bit k when `s` has a byte step k's pattern may match.
+    fn bits_of(&self, s: &str) -> u64 {
+        s.bytes()
+            .fold(0u64, |bits, b| bits | self.step_bytes[b as usize])
+    }
+
+    /// Runs the split steps from `k` on over one piece, depth first, and encodes what is left.
+    ///
+    /// Each piece carries which steps' `match_bytes` it has (`bits_of`): a step passes a piece
+    /// it cannot match on whole, and a piece's bits are found once, when it is cut, rather than
+    /// by every later step. Depth first, the pieces of a document are never all held at once
+    /// (a few thousand, rewritten by every step breadth first).
+    fn encode_piece(
+        &self,
+        text: &str,
+        (start, end, bits): (usize, usize, u64),
+        k: usize,
+        cuts: &mut [Vec<(usize, usize)>],
+        scratch: &mut SplitScratch,
+        out: &mut Vec<u32>,
+    ) {
+        let (Some(step), Some((cut, deeper))) = (self.steps.get(k), cuts.split_first_mut()) else {
             self.bpe.encode_word(&text.as_bytes()[start..end], out);
+            return;
+        };
+        let hay = &text[start..end];
+        let bit = if k < 64 { 1 << k } else { 0 };
+        let may_match = bit == 0 || step.pattern.may_match_given(bits & bit != 0, hay);
+        if !step.invert && !may_match {
+            // No match: every behavior keeps the piece whole.
+            self.encode_piece(text, (start, end, bits), k + 1, deeper, scratch, out);
+            return;
+        }
+        cut.clear();
+        split(hay, start, step, scratch, cut);
+        let last = k + 1 == self.steps.len();
+        for &(s, e) in cut.iter() {
+            let bits = if last { 0 } else { self.bits_of(&text[s..e]) };
+            self.encode_piece(text, (s, e, bits), k + 1, deeper, scratch, out);
         }
     }
 }
@@ -555,13 +598,6 @@ fn split(
     scratch: &mut SplitScratch,
     out: &mut Vec<(usize, usize)>,
 ) {
-    if !step.invert && !step.pattern.may_match(hay) {
-        // No match: every behavior keeps the piece whole.
-        if !hay.is_empty() {
-            out.push((offset, offset + hay.len()));
-        }
-        return;
-    }
     let SplitScratch { marked, pieces } = scratch;
     marked.clear();
     pieces.clear();

@@ -43,11 +43,7 @@ impl CharClass {
         }
     }
 
-    /// False only when no character of `hay` is in the class.
-    fn may_occur_in(&self, hay: &str) -> bool {
-        hay.bytes().any(|b| self.bytes[b as usize])
-    }
-
+    #[inline]
     pub fn contains(&self, c: char) -> bool {
         if c.is_ascii() {
             return self.ascii[c as usize];
@@ -63,6 +59,32 @@ impl CharClass {
                 }
             })
             .is_ok()
+    }
+
+    /// The first character of the class at or after byte `from`, with where it starts.
+    #[inline]
+    fn find(&self, hay: &str, from: usize) -> Option<(usize, char)> {
+        let mut p = from;
+        while let Some(c) = char_at(hay, p) {
+            if self.contains(c) {
+                return Some((p, c));
+            }
+            p += c.len_utf8();
+        }
+        None
+    }
+
+    /// Where the run of the class's characters starting at byte `from` ends.
+    #[inline]
+    fn run_end(&self, hay: &str, from: usize) -> usize {
+        let mut p = from;
+        while let Some(c) = char_at(hay, p) {
+            if !self.contains(c) {
+                return p;
+            }
+            p += c.len_utf8();
+        }
+        hay.len()
     }
 
     fn same_as(&self, other: &CharClass) -> bool {
@@ -173,49 +195,59 @@ impl Pattern {
         }
     }
 
-    /// False only when the pattern cannot match anywhere in `hay`: a cheap test that lets a
-    /// split step pass over the many pieces it leaves whole (after the first split of a
-    /// document, most steps find nothing in most pieces).
-    pub fn may_match(&self, hay: &str) -> bool {
+    /// The bytes a match may contain, one at least: a piece of text with none of them (and, for
+    /// `\s+$`, no whitespace at its end) cannot match. Splitting skips with this the many
+    /// pieces a step leaves whole (after the first split of a document, most steps find nothing
+    /// in most pieces), testing each piece's bytes once for every step together.
+    pub fn match_bytes(&self) -> [bool; 256] {
         match self {
-            Pattern::Char(cls) | Pattern::Run(cls) | Pattern::SpaceThenRun(cls) => {
-                cls.may_occur_in(hay)
-            }
-            // A match ends at the end of `hay` or before a `\n`.
+            Pattern::Char(cls) | Pattern::Run(cls) | Pattern::SpaceThenRun(cls) => cls.bytes,
+            // A match ends at the end of the text, or before a `\n`.
             Pattern::TrailingSpace => {
-                hay.chars().next_back().is_some_and(char::is_whitespace)
-                    || hay.as_bytes().contains(&b'\n')
+                let mut newline = [false; 256];
+                newline[b'\n' as usize] = true;
+                newline
             }
-            Pattern::Cl100k | Pattern::Regex(_) => true,
+            Pattern::Cl100k | Pattern::Regex(_) => [true; 256],
         }
+    }
+
+    /// Whether the pattern may match in `hay`, given whether `hay` has any of `match_bytes`.
+    #[inline]
+    pub fn may_match_given(&self, has_match_bytes: bool, hay: &str) -> bool {
+        has_match_bytes
+            || matches!(self, Pattern::TrailingSpace)
+                && hay.chars().next_back().is_some_and(char::is_whitespace)
+    }
+
+    /// False only when the pattern cannot match anywhere in `hay`.
+    pub fn may_match(&self, hay: &str) -> bool {
+        let bytes = self.match_bytes();
+        self.may_match_given(hay.bytes().any(|b| bytes[b as usize]), hay)
     }
 
     /// The leftmost match starting at or after `from`.
     pub fn find_at(&self, hay: &str, from: usize) -> Option<(usize, usize)> {
         match self {
             Pattern::Char(cls) => {
-                let (p, c) = hay[from..].char_indices().find(|&(_, c)| cls.contains(c))?;
-                Some((from + p, from + p + c.len_utf8()))
+                let (p, c) = cls.find(hay, from)?;
+                Some((p, p + c.len_utf8()))
             }
             Pattern::Run(cls) => {
-                let (p, _) = hay[from..].char_indices().find(|&(_, c)| cls.contains(c))?;
-                let start = from + p;
-                Some((start, run_end(hay, start, |c| cls.contains(c))))
+                let (start, _) = cls.find(hay, from)?;
+                Some((start, cls.run_end(hay, start)))
             }
             Pattern::SpaceThenRun(cls) => {
-                let mut chars = hay[from..].char_indices().peekable();
-                while let Some((p, c)) = chars.next() {
-                    let start = from + p;
-                    let next_in = chars.peek().is_some_and(|&(_, n)| cls.contains(n));
-                    if c.is_whitespace() && next_in {
-                        return Some((
-                            start,
-                            run_end(hay, start + c.len_utf8(), |c| cls.contains(c)),
-                        ));
+                let mut p = from;
+                while let Some(c) = char_at(hay, p) {
+                    let next = p + c.len_utf8();
+                    if c.is_whitespace() && char_at(hay, next).is_some_and(|n| cls.contains(n)) {
+                        return Some((p, cls.run_end(hay, next)));
                     }
                     if cls.contains(c) {
-                        return Some((start, run_end(hay, start, |c| cls.contains(c))));
+                        return Some((p, cls.run_end(hay, p)));
                     }
+                    p = next;
                 }
                 None
             }
@@ -227,6 +259,17 @@ impl Pattern {
                 Some((m.start(), m.end()))
             }
         }
+    }
+}
+
+/// The character at byte `i` (a character boundary), decoding only where it is not ASCII: the
+/// matchers step through text a character at a time, and text is mostly ASCII.
+#[inline]
+fn char_at(hay: &str, i: usize) -> Option<char> {
+    match hay.as_bytes().get(i) {
+        Some(&b) if b < 0x80 => Some(b as char),
+        Some(_) => hay[i..].chars().next(),
+        None => None,
     }
 }
 
