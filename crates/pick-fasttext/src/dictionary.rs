@@ -2,6 +2,8 @@
 //! words (and their character n-grams), hashed character n-grams of unknown words, and hashed
 //! word n-grams, exactly as fastText 0.9.2's `Dictionary::getLine` computes them.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rustc_hash::FxHashMap;
 
 pub const EOS: &[u8] = b"</s>";
@@ -61,7 +63,43 @@ pub struct Dictionary {
     table: Vec<i32>,
     /// Each entry's own id then its character n-gram rows (only when `maxn > 0`).
     subwords: Vec<Box<[i32]>>,
+    /// Which dictionary a `Recent` table was filled from.
+    serial: u64,
 }
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// Bytes of a word a `Recent` slot holds; longer words are always looked up.
+const RECENT_BYTES: usize = 22;
+const RECENT_SLOTS: usize = 4096;
+
+#[derive(Clone, Copy)]
+struct RecentSlot {
+    hash: u32,
+    /// The entry's id, or -1: not in the dictionary.
+    id: i32,
+    len: u8,
+    label: bool,
+    bytes: [u8; RECENT_BYTES],
+}
+
+/// The words one thread met most recently, by hash (128 KB). Finding a word in the dictionary
+/// reads its table slot, its entry and the entry's bytes, three cache misses in a vocabulary
+/// of megabytes; text is Zipfian, and most of its tokens are found here in one read.
+#[derive(Clone, Default)]
+pub struct Recent {
+    serial: u64,
+    slots: Vec<RecentSlot>,
+}
+
+impl std::fmt::Debug for Recent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recent")
+            .field("serial", &self.serial)
+            .finish()
+    }
+}
+
 
 impl Dictionary {
     pub fn new(
@@ -85,6 +123,7 @@ impl Dictionary {
             word_ngrams: word_ngrams.max(1) as usize,
             table: vec![-1; size],
             subwords: Vec::new(),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         };
         for id in 0..dict.entries.len() {
             let slot = dict.slot(&dict.entries[id].word, hash(&dict.entries[id].word));
@@ -208,27 +247,62 @@ impl Dictionary {
         ids: &mut Vec<i32>,
         hashes: &mut Vec<i32>,
         scratch: &mut Vec<u8>,
+        recent: &mut Recent,
     ) {
         ids.clear();
         hashes.clear();
+        if recent.serial != self.serial {
+            recent.serial = self.serial;
+            recent.slots.clear();
+            let empty = RecentSlot {
+                hash: 0,
+                id: -1,
+                len: 0,
+                label: false,
+                bytes: [0; RECENT_BYTES],
+            };
+            recent.slots.resize(RECENT_SLOTS, empty);
+        }
         let tokens = text
             .split(|&b| is_separator(b))
             .filter(|t| !t.is_empty())
             .chain(std::iter::once(EOS));
         for token in tokens {
             let h = hash(token);
-            let id = self.id(token, h);
-            let kind = match id {
-                Some(id) => self.entries[id].kind,
-                None if token.starts_with(LABEL_PREFIX) => EntryKind::Label,
-                None => EntryKind::Word,
-            };
-            if kind == EntryKind::Word {
+            let (id, label) = self.find(token, h, recent);
+            let label = label || id.is_none() && token.starts_with(LABEL_PREFIX);
+            if !label {
                 self.add_word(token, id, ids, scratch);
                 hashes.push(h as i32);
             }
         }
         self.word_ngrams(hashes, ids);
+    }
+
+    /// The word's entry and whether it is a label, through `recent`.
+    #[inline]
+    fn find(&self, token: &[u8], h: u32, recent: &mut Recent) -> (Option<usize>, bool) {
+        if token.len() > RECENT_BYTES {
+            let id = self.id(token, h);
+            return (
+                id,
+                id.is_some_and(|id| self.entries[id].kind == EntryKind::Label),
+            );
+        }
+        let slot = &mut recent.slots[(h.wrapping_mul(0x9E37_79B9) >> 20) as usize % RECENT_SLOTS];
+        // An empty token is never looked up, so a slot of length 0 holds nothing.
+        if slot.hash == h && slot.len as usize == token.len() && slot.bytes[..token.len()] == *token
+        {
+            return ((slot.id >= 0).then_some(slot.id as usize), slot.label);
+        }
+        let id = self.id(token, h);
+        let label = id.is_some_and(|id| self.entries[id].kind == EntryKind::Label);
+        slot.hash = h;
+        slot.id = id.map_or(-1, |id| id as i32);
+        slot.len = token.len() as u8;
+        slot.label = label;
+        slot.bytes[..token.len()].copy_from_slice(token);
+        (id, label)
     }
 
     /// `Dictionary::addWordNgrams`: the hash of each run of up to `wordNgrams` tokens, computed
@@ -261,5 +335,48 @@ mod tests {
         h ^= 0xffff_ffc3;
         h = h.wrapping_mul(16_777_619);
         assert_eq!(hash(&[0xc3]), h);
+    }
+
+    /// One `Recent` across two dictionaries and repeated lines gives what a fresh one gives.
+    #[test]
+    fn recent_words_give_the_ids_the_table_gives() {
+        let dict = |words: &[&str]| {
+            let entries: Vec<Entry> = words
+                .iter()
+                .map(|w| Entry {
+                    word: w.as_bytes().to_vec(),
+                    count: 1,
+                    kind: if w.starts_with("__label__") {
+                        EntryKind::Label
+                    } else {
+                        EntryKind::Word
+                    },
+                })
+                .collect();
+            Dictionary::new(
+                entries,
+                words.len() as i32 - 1,
+                1,
+                10,
+                Buckets::All,
+                (1000, 0, 0, 2),
+            )
+        };
+        let long = "a_word_longer_than_a_recent_slot_holds";
+        let a = dict(&["the", "a", long, "__label__pos"]);
+        let b = dict(&["a", "the", "x", "__label__neg"]);
+        let line = format!("the a the unknown __label__pos __label__neg {long} a the x x");
+        let ids = |d: &Dictionary, recent: &mut Recent| {
+            let (mut ids, mut hashes, mut bytes) = (vec![], vec![], vec![]);
+            d.line(line.as_bytes(), &mut ids, &mut hashes, &mut bytes, recent);
+            ids
+        };
+        let mut shared = Recent::default();
+        for _ in 0..3 {
+            for d in [&a, &b] {
+                assert_eq!(ids(d, &mut shared), ids(d, &mut Recent::default()));
+            }
+        }
+        assert_ne!(ids(&a, &mut shared), ids(&b, &mut shared));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use super::ModelError;
-use super::dictionary::{Buckets, Dictionary, Entry, EntryKind};
+use super::dictionary::{Buckets, Dictionary, Entry, EntryKind, Recent};
 use super::matrix::{KSUB, Matrix, ProductQuantizer, QuantMatrix};
 use super::projection::Projection;
 
@@ -82,6 +82,7 @@ pub struct Scratch {
     ids: Vec<i32>,
     hashes: Vec<i32>,
     bytes: Vec<u8>,
+    recent: Recent,
     hidden: Vec<f32>,
     /// `output · hidden`: one value per output row.
     dots: Vec<f32>,
@@ -526,6 +527,7 @@ impl Model {
             &mut scratch.ids,
             &mut scratch.hashes,
             &mut scratch.bytes,
+            &mut scratch.recent,
         );
         if scratch.ids.is_empty() {
             return None;

@@ -598,6 +598,30 @@ fn split(
     scratch: &mut SplitScratch,
     out: &mut Vec<(usize, usize)>,
 ) {
+    if step.behavior == Behavior::Isolated && !step.invert {
+        // Matches and the gaps between them, each a piece: no marking needed.
+        let mut prev = 0;
+        let mut from = 0;
+        while from <= hay.len() {
+            let Some((s, e)) = step.pattern.find_at(hay, from) else {
+                break;
+            };
+            if s > prev {
+                out.push((offset + prev, offset + s));
+            }
+            if e > s {
+                out.push((offset + s, offset + e));
+                from = e;
+            } else {
+                from = e + hay[e..].chars().next().map_or(1, char::len_utf8);
+            }
+            prev = e;
+        }
+        if prev < hay.len() {
+            out.push((offset + prev, offset + hay.len()));
+        }
+        return;
+    }
     let SplitScratch { marked, pieces } = scratch;
     marked.clear();
     pieces.clear();
