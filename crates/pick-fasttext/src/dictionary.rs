@@ -100,7 +100,6 @@ impl std::fmt::Debug for Recent {
     }
 }
 
-
 impl Dictionary {
     pub fn new(
         entries: Vec<Entry>,
