@@ -1,8 +1,9 @@
 //! Official fastText models, read natively: `.bin` and quantized `.ftz` files in fastText's own
 //! format, loaded once per process and shared by every thread, with prediction that gives the
-//! numbers `fasttext predict-prob` prints; and supervised training by the official fastText
-//! C++ code itself (`train`). The SQL functions `fasttext_predict` and `fasttext_score` in
-//! `pick-udfs` wrap the predictor. No DataFusion here.
+//! numbers `fasttext predict-prob` prints (summed in another order: `projection`); and
+//! supervised training by the official fastText C++ code itself (`train`). The SQL functions
+//! `fasttext_predict` and `fasttext_score` in `pick-udfs` wrap the predictor. No DataFusion
+//! here.
 
 mod dictionary;
 mod matrix;

@@ -519,8 +519,9 @@ impl Model {
     }
 
     /// The probability of every label for one document, as `fasttext predict-prob <model> - -1`
-    /// prints it for the document on one line (`exp(log(p + 1e-5))` in fastText's floats), in
-    /// label order; `None` when the document has no known input at all.
+    /// prints it for the document on one line (`exp(log(p + 1e-5))` in fastText's floats, the
+    /// sums in another order where the model is projected), in label order; `None` when the
+    /// document has no known input at all.
     pub fn predict<'s>(&self, text: &[u8], scratch: &'s mut Scratch) -> Option<&'s [f32]> {
         self.dict.line(
             text,

@@ -591,6 +591,31 @@ struct SplitScratch {
     pieces: Vec<(usize, usize)>,
 }
 
+/// The gaps and matches of `pattern` in `hay` in order, each with whether it is a match, as
+/// `NormalizedString::split` finds them (a match may be empty).
+fn spans(hay: &str, pattern: &Pattern, mut f: impl FnMut((usize, usize), bool)) {
+    let mut prev = 0;
+    let mut from = 0;
+    while from <= hay.len() {
+        let Some((s, e)) = pattern.find_at(hay, from) else {
+            break;
+        };
+        if s > prev {
+            f((prev, s), false);
+        }
+        f((s, e), true);
+        prev = e;
+        from = if e > s {
+            e
+        } else {
+            e + hay[e..].chars().next().map_or(1, char::len_utf8)
+        };
+    }
+    if prev < hay.len() {
+        f((prev, hay.len()), false);
+    }
+}
+
 fn split(
     hay: &str,
     offset: usize,
@@ -600,51 +625,19 @@ fn split(
 ) {
     if step.behavior == Behavior::Isolated && !step.invert {
         // Matches and the gaps between them, each a piece: no marking needed.
-        let mut prev = 0;
-        let mut from = 0;
-        while from <= hay.len() {
-            let Some((s, e)) = step.pattern.find_at(hay, from) else {
-                break;
-            };
-            if s > prev {
-                out.push((offset + prev, offset + s));
-            }
+        spans(hay, &step.pattern, |(s, e), _| {
             if e > s {
                 out.push((offset + s, offset + e));
-                from = e;
-            } else {
-                from = e + hay[e..].chars().next().map_or(1, char::len_utf8);
             }
-            prev = e;
-        }
-        if prev < hay.len() {
-            out.push((offset + prev, offset + hay.len()));
-        }
+        });
         return;
     }
     let SplitScratch { marked, pieces } = scratch;
     marked.clear();
     pieces.clear();
-    let mut prev = 0;
-    let mut from = 0;
-    while from <= hay.len() {
-        let Some((s, e)) = step.pattern.find_at(hay, from) else {
-            break;
-        };
-        if s > prev {
-            marked.push(((prev, s), false));
-        }
-        marked.push(((s, e), true));
-        prev = e;
-        from = if e > s {
-            e
-        } else {
-            e + hay[e..].chars().next().map_or(1, char::len_utf8)
-        };
-    }
-    if prev < hay.len() {
-        marked.push(((prev, hay.len()), false));
-    }
+    spans(hay, &step.pattern, |span, is_match| {
+        marked.push((span, is_match))
+    });
     if step.invert {
         for m in marked.iter_mut() {
             m.1 = !m.1;
