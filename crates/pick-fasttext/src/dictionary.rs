@@ -281,12 +281,13 @@ impl Dictionary {
     /// The word's entry and whether it is a label, through `recent`.
     #[inline]
     fn find(&self, token: &[u8], h: u32, recent: &mut Recent) -> (Option<usize>, bool) {
-        if token.len() > RECENT_BYTES {
+        let looked_up = || {
             let id = self.id(token, h);
-            return (
-                id,
-                id.is_some_and(|id| self.entries[id].kind == EntryKind::Label),
-            );
+            let label = id.is_some_and(|id| self.entries[id].kind == EntryKind::Label);
+            (id, label)
+        };
+        if token.len() > RECENT_BYTES {
+            return looked_up();
         }
         let slot = &mut recent.slots[(h.wrapping_mul(0x9E37_79B9) >> 20) as usize % RECENT_SLOTS];
         // An empty token is never looked up, so a slot of length 0 holds nothing.
@@ -294,8 +295,7 @@ impl Dictionary {
         {
             return ((slot.id >= 0).then_some(slot.id as usize), slot.label);
         }
-        let id = self.id(token, h);
-        let label = id.is_some_and(|id| self.entries[id].kind == EntryKind::Label);
+        let (id, label) = looked_up();
         slot.hash = h;
         slot.id = id.map_or(-1, |id| id as i32);
         slot.len = token.len() as u8;

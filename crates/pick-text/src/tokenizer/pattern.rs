@@ -61,32 +61,6 @@ impl CharClass {
             .is_ok()
     }
 
-    /// The first character of the class at or after byte `from`, with where it starts.
-    #[inline]
-    fn find(&self, hay: &str, from: usize) -> Option<(usize, char)> {
-        let mut p = from;
-        while let Some(c) = char_at(hay, p) {
-            if self.contains(c) {
-                return Some((p, c));
-            }
-            p += c.len_utf8();
-        }
-        None
-    }
-
-    /// Where the run of the class's characters starting at byte `from` ends.
-    #[inline]
-    fn run_end(&self, hay: &str, from: usize) -> usize {
-        let mut p = from;
-        while let Some(c) = char_at(hay, p) {
-            if !self.contains(c) {
-                return p;
-            }
-            p += c.len_utf8();
-        }
-        hay.len()
-    }
-
     fn same_as(&self, other: &CharClass) -> bool {
         self.ranges == other.ranges
     }
@@ -220,32 +194,28 @@ impl Pattern {
                 && hay.chars().next_back().is_some_and(char::is_whitespace)
     }
 
-    /// False only when the pattern cannot match anywhere in `hay`.
-    pub fn may_match(&self, hay: &str) -> bool {
-        let bytes = self.match_bytes();
-        self.may_match_given(hay.bytes().any(|b| bytes[b as usize]), hay)
-    }
-
     /// The leftmost match starting at or after `from`.
     pub fn find_at(&self, hay: &str, from: usize) -> Option<(usize, usize)> {
         match self {
             Pattern::Char(cls) => {
-                let (p, c) = cls.find(hay, from)?;
+                let p = run_end(hay, from, |c| !cls.contains(c));
+                let c = char_at(hay, p)?;
                 Some((p, p + c.len_utf8()))
             }
             Pattern::Run(cls) => {
-                let (start, _) = cls.find(hay, from)?;
-                Some((start, cls.run_end(hay, start)))
+                let start = run_end(hay, from, |c| !cls.contains(c));
+                char_at(hay, start)?;
+                Some((start, run_end(hay, start, |c| cls.contains(c))))
             }
             Pattern::SpaceThenRun(cls) => {
                 let mut p = from;
                 while let Some(c) = char_at(hay, p) {
                     let next = p + c.len_utf8();
                     if c.is_whitespace() && char_at(hay, next).is_some_and(|n| cls.contains(n)) {
-                        return Some((p, cls.run_end(hay, next)));
+                        return Some((p, run_end(hay, next, |c| cls.contains(c))));
                     }
                     if cls.contains(c) {
-                        return Some((p, cls.run_end(hay, p)));
+                        return Some((p, run_end(hay, p, |c| cls.contains(c))));
                     }
                     p = next;
                 }
@@ -273,11 +243,17 @@ fn char_at(hay: &str, i: usize) -> Option<char> {
     }
 }
 
+/// Where the run of characters satisfying `pred` that starts at byte `from` ends.
+#[inline]
 fn run_end(hay: &str, from: usize, pred: impl Fn(char) -> bool) -> usize {
-    hay[from..]
-        .char_indices()
-        .find(|&(_, c)| !pred(c))
-        .map_or(hay.len(), |(p, _)| from + p)
+    let mut p = from;
+    while let Some(c) = char_at(hay, p) {
+        if !pred(c) {
+            return p;
+        }
+        p += c.len_utf8();
+    }
+    hay.len()
 }
 
 /// `\s+$` (multi-line): from each whitespace start, the longest run that ends at the end of the
@@ -428,6 +404,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// False only when the pattern cannot match anywhere in `hay`.
+    fn may_match(p: &Pattern, hay: &str) -> bool {
+        let bytes = p.match_bytes();
+        p.may_match_given(hay.bytes().any(|b| bytes[b as usize]), hay)
+    }
+
     fn all(p: &Pattern, s: &str) -> Vec<(usize, usize)> {
         let mut out = vec![];
         let mut from = 0;
@@ -489,7 +471,7 @@ mod tests {
                 let slow = Pattern::general(source).unwrap();
                 let found = all(&slow, &s);
                 prop_assert_eq!(all(&fast, &s), found.clone(), "pattern {:?} on {:?}", source, s);
-                prop_assert!(fast.may_match(&s) || found.is_empty(), "pattern {:?} on {:?}", source, s);
+                prop_assert!(may_match(&fast, &s) || found.is_empty(), "pattern {:?} on {:?}", source, s);
             }
         }
     }
