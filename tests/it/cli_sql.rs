@@ -456,3 +456,41 @@ fn a_split_query_infers_from_that_split_alone() {
         "no shard kept: inferred from all, and the bad train shard is reported"
     );
 }
+
+/// One 12 MB shard is three 4 MB chunks: the scan deals them to the partitions and the
+/// merge on `_row` puts them back in file order, with a filter between and with a limit.
+#[test]
+fn row_order_over_one_big_shard_is_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let text = "x".repeat(3000);
+    let rows: String = (0..4000)
+        .map(|n| format!("{{\"n\":{n},\"text\":\"{text}\"}}\n"))
+        .collect();
+    write_file(&path, rows.as_bytes());
+    let sql = |q: &str| {
+        let q = format!("SET datafusion.execution.target_partitions = 3; {q}");
+        pick_ok(&["sql", "-f", "csv", &q])
+    };
+    let q = format!("FROM '{}'", s(&path));
+
+    let plan = sql(&format!(
+        "EXPLAIN SELECT n, upper(text) AS t {q} WHERE n % 7 <> 3 ORDER BY _row"
+    ));
+    assert!(plan.contains("RowMergeExec"), "{plan}");
+    assert!(plan.contains("partitions=3 (dealt)"), "{plan}");
+
+    let out = sql(&format!(
+        "SELECT n, length(upper(text)) AS l {q} WHERE n % 7 <> 3 ORDER BY _row"
+    ));
+    let want: String = (0..4000)
+        .filter(|n| n % 7 != 3)
+        .map(|n| format!("{n},3000\n"))
+        .collect();
+    assert_eq!(out, format!("n,l\n{want}"));
+
+    let out = sql(&format!(
+        "SELECT n, upper(text) = text AS same {q} ORDER BY _row LIMIT 3 OFFSET 2000"
+    ));
+    assert_eq!(out, "n,same\n2000,false\n2001,false\n2002,false\n");
+}

@@ -36,7 +36,7 @@ use crate::dataset::infer::{InferRows, infer_schema};
 use crate::dataset::parquet_scan;
 use crate::dataset::partition::{Piece, assign};
 use crate::dataset::schema_cache;
-use crate::dataset::source::{ScanContext, ScanMetrics, ScanStats, produce};
+use crate::dataset::source::{Item, ScanContext, ScanMetrics, ScanStats, produce};
 use crate::error::{PickError, Result};
 use crate::session::scope::ShardScope;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
@@ -275,6 +275,8 @@ pub struct ScanExec {
     groups: Arc<Vec<Vec<Piece>>>,
     /// Chunks a partition decodes at once: the cores shared among the partitions.
     decoders: usize,
+    /// Set when one reader deals its one group's chunks to every partition in turn.
+    dealer: Option<Arc<Dealer>>,
     ctx: Arc<ScanContext>,
     props: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
@@ -330,9 +332,76 @@ impl ScanExec {
             shards: shards.len(),
             groups: Arc::new(groups),
             decoders,
+            dealer: None,
             ctx,
             props: Arc::new(props),
         }
+    }
+
+    /// This scan of one partition as `n` partitions, its reader dealing chunks to them in
+    /// turn, each partition still in file order. It is what a round-robin repartition of
+    /// the scan gives, without the repartition's copy (it gathers batches up to the batch
+    /// size: with 3 KB rows, 8,192 of them, 24 MB moved to join 4 MB chunks). Its consumer
+    /// must read every partition at once (a merge of them does): a partition left unread
+    /// holds the reader, and the others, once its channel is full.
+    pub(crate) fn dealt(&self, n: usize) -> Option<ScanExec> {
+        if self.groups.len() != 1 || n < 2 {
+            return None;
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let props = PlanProperties::new(
+            self.props.eq_properties.clone(),
+            Partitioning::UnknownPartitioning(n),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Some(ScanExec {
+            dataset: Arc::clone(&self.dataset),
+            shards: self.shards,
+            groups: Arc::clone(&self.groups),
+            decoders: cores.div_ceil(n).max(1),
+            dealer: Some(Arc::new(Dealer::new(n))),
+            ctx: Arc::clone(&self.ctx),
+            props: Arc::new(props),
+            metrics: self.metrics.clone(),
+        })
+    }
+}
+
+type ItemReceiver = async_channel::Receiver<Result<Item>>;
+
+/// The receiving ends of a dealt scan's current reading, taken by its partitions as they are
+/// executed. A partition executed again starts a new reading.
+#[derive(Debug)]
+struct Dealer {
+    receivers: std::sync::Mutex<Vec<Option<ItemReceiver>>>,
+}
+
+impl Dealer {
+    fn new(n: usize) -> Dealer {
+        Dealer {
+            receivers: std::sync::Mutex::new(vec![None; n]),
+        }
+    }
+
+    fn take(&self, partition: usize, ctx: &Arc<ScanContext>, pieces: &[Piece]) -> ItemReceiver {
+        let mut slots = self.receivers.lock().expect("dealer lock");
+        if slots[partition].is_none() {
+            let (senders, receivers): (Vec<_>, Vec<_>) =
+                (0..slots.len()).map(|_| async_channel::bounded(2)).unzip();
+            *slots = receivers.into_iter().map(Some).collect();
+            let (ctx, pieces) = (Arc::clone(ctx), pieces.to_vec());
+            std::thread::spawn(move || {
+                // A partition whose consumer stopped (a limit reached) is passed over; the
+                // reading ends when no partition is left.
+                let turn = std::cell::RefCell::new((vec![true; senders.len()], 0));
+                produce(&ctx, &pieces, &|item| {
+                    let (open, next) = &mut *turn.borrow_mut();
+                    deal(&senders, open, next, item)
+                });
+            });
+        }
+        slots[partition].take().expect("a receiver was just made")
     }
 }
 
@@ -340,10 +409,15 @@ impl DisplayAs for ScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "DatasetScan: root={}, shards={}, partitions={}, columns=[{}]",
+            "DatasetScan: root={}, shards={}, partitions={}{}, columns=[{}]",
             self.dataset.root.display(),
             self.shards,
-            self.groups.len(),
+            self.props.partitioning.partition_count(),
+            if self.dealer.is_some() {
+                " (dealt)"
+            } else {
+                ""
+            },
             self.ctx.projection.column_names()
         )
     }
@@ -386,6 +460,15 @@ impl ExecutionPlan for ScanExec {
         _context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
         let schema = Arc::clone(&self.ctx.projection.schema);
+        if let Some(dealer) = &self.dealer {
+            let rx = dealer.take(partition, &self.ctx, &self.groups[0]);
+            return Ok(decode_stream(
+                Arc::clone(&self.ctx),
+                rx,
+                self.decoders,
+                schema,
+            ));
+        }
         let pieces = self.groups.get(partition).cloned().ok_or_else(|| {
             datafusion::error::DataFusionError::Internal(format!(
                 "scan partition {partition} of {}",
@@ -414,6 +497,41 @@ pub(crate) fn stream_pieces(
     std::thread::spawn(move || {
         produce(&reader_ctx, &pieces, &|item| tx.send_blocking(item).is_ok());
     });
+    decode_stream(ctx, rx, decoders, schema)
+}
+
+/// Sends `item` to the next open partition in turn; false once none is open.
+fn deal(
+    senders: &[async_channel::Sender<Result<Item>>],
+    open: &mut [bool],
+    next: &mut usize,
+    item: Result<Item>,
+) -> bool {
+    let mut item = Some(item);
+    for _ in 0..senders.len() {
+        let at = *next;
+        *next = (at + 1) % senders.len();
+        if !open[at] {
+            continue;
+        }
+        match senders[at].send_blocking(item.take().expect("item not yet sent")) {
+            Ok(()) => return true,
+            Err(async_channel::SendError(back)) => {
+                open[at] = false;
+                item = Some(back);
+            }
+        }
+    }
+    false
+}
+
+/// The batches of the items on `rx`, decoded `decoders` at a time, in order.
+fn decode_stream(
+    ctx: Arc<ScanContext>,
+    rx: ItemReceiver,
+    decoders: usize,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
     if decoders <= 1 {
         let stream = rx.map(move |item| {
             item.and_then(|i| ctx.decode(i))

@@ -20,6 +20,7 @@ use crate::error::{PickError, Result};
 use crate::plan::Query;
 use scope::ShardScope;
 
+mod row_order;
 pub mod scope;
 mod wildcard;
 
@@ -170,8 +171,14 @@ impl Engine {
         // default); under a small limit that alone would exhaust the pool.
         let reserve = (memory_limit() / (4 * partitions)).min(10 << 20);
         config.options_mut().execution.sort_spill_reservation_bytes = reserve;
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime()?)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(row_order::RowOrder))
+            .build();
         Ok(Engine::around(
-            SessionContext::new_with_config_rt(config, runtime()?),
+            SessionContext::new_with_state(state),
             options,
         ))
     }
