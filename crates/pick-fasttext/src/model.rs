@@ -141,11 +141,7 @@ impl Reader<'_> {
 
     /// `n` floats, refused before allocating when the file cannot hold them.
     fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, ModelError> {
-        if (n as u64).saturating_mul(4) > self.len {
-            return Err(self.corrupt(format!(
-                "the file is too short for the {what} of {n} floats (truncated?)"
-            )));
-        }
+        self.left_for((n as u64).saturating_mul(4), what, || format!("{n} floats"))?;
         let mut bytes = vec![0u8; 1 << 20];
         let mut out: Vec<f32> = Vec::with_capacity(n);
         advise_huge_pages(&mut out);
@@ -164,16 +160,33 @@ impl Reader<'_> {
     }
 
     fn u8s(&mut self, n: usize, what: &str) -> Result<Vec<u8>, ModelError> {
-        if n as u64 > self.len {
-            return Err(self.corrupt(format!(
-                "the file is too short for the {what} of {n} bytes (truncated?)"
-            )));
-        }
+        self.left_for(n as u64, what, || format!("{n} bytes"))?;
         let mut out = vec![0u8; n];
         self.inner
             .read_exact(&mut out)
             .map_err(|e| self.error(e, what))?;
         Ok(out)
+    }
+
+    /// Where the reader is, or an error when fewer than `bytes` are left after it: sizes read
+    /// from a file are checked before anything that large is allocated or mapped.
+    fn left_for(
+        &mut self,
+        bytes: u64,
+        what: &str,
+        size: impl FnOnce() -> String,
+    ) -> Result<u64, ModelError> {
+        let offset = self
+            .inner
+            .stream_position()
+            .map_err(|e| self.error(e, what))?;
+        if offset.saturating_add(bytes) > self.len {
+            return Err(self.corrupt(format!(
+                "the file is too short for the {what} of {} (truncated?)",
+                size()
+            )));
+        }
+        Ok(offset)
     }
 
     fn count(&mut self, v: i64, what: &str) -> Result<usize, ModelError> {
@@ -224,15 +237,7 @@ impl Reader<'_> {
         what: &str,
     ) -> Result<Option<Matrix>, ModelError> {
         let bytes = rows.saturating_mul(cols).saturating_mul(4);
-        let offset = self
-            .inner
-            .stream_position()
-            .map_err(|e| self.error(e, what))?;
-        if offset.saturating_add(bytes as u64) > self.len {
-            return Err(self.corrupt(format!(
-                "the file is too short for the {what} of {rows} × {cols} floats (truncated?)"
-            )));
-        }
+        let offset = self.left_for(bytes as u64, what, || format!("{rows} × {cols} floats"))?;
         // SAFETY: the map is read-only and private to this model. A model file rewritten or
         // truncated while it is being scored would change or fault under it, as it would
         // under fastText's own reader mid-read; model files are written once and then read.

@@ -62,10 +62,15 @@ impl fmt::Display for EvalError {
     }
 }
 
+/// An empty expression is the identity, as in bonepick.
+pub(crate) fn or_identity(expr: &str) -> &str {
+    if expr.trim().is_empty() { "." } else { expr }
+}
+
 impl Program {
-    /// Compiles `expr`; an empty expression is the identity, as in bonepick.
+    /// Compiles `expr` (`or_identity`).
     pub fn compile(expr: &str) -> Result<Program, CompileError> {
-        let code = if expr.trim().is_empty() { "." } else { expr };
+        let code = or_identity(expr);
         let err = |message: String| CompileError {
             expr: expr.to_string(),
             message,

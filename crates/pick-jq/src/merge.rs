@@ -44,14 +44,7 @@ enum Side {
 
 /// The one jq program of a merge: the first output of each, both objects, merged.
 pub fn program(text: &str, label: &str) -> String {
-    let or_id = |e: &str| {
-        if e.trim().is_empty() {
-            ".".to_string()
-        } else {
-            e.to_string()
-        }
-    };
-    let (text, label) = (or_id(text), or_id(label));
+    let (text, label) = (crate::or_identity(text), crate::or_identity(label));
     format!(
         "first({text}) as $t | first({label}) as $l \
          | if ($t | type) != \"object\" then error(\"the text transform gave \\($t | type), not an object\") \
@@ -131,7 +124,7 @@ type Object<'r> = Vec<(Cow<'r, str>, Cow<'r, str>)>;
 
 impl Side {
     fn compile(expr: &str) -> Result<Side, CompileError> {
-        let code = if expr.trim().is_empty() { "." } else { expr };
+        let code = crate::or_identity(expr);
         if let Some(paths) = jaq_core::load::parse(code, |p| p.term())
             .as_ref()
             .and_then(object_of_paths)
