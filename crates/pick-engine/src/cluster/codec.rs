@@ -1,5 +1,5 @@
 //! The codecs every process of a cluster installs: a client's logical plan carries its
-//! datasets (`DatasetTable` → `ClusterTable` on the scheduler), and a task's physical plan
+//! datasets (a `DatasetTable` that scans on the cluster, on the scheduler), and a task's physical plan
 //! carries its scan (`ShardSource`'s pieces). Everything else goes to Ballista's own codecs.
 //! pick's functions travel by name and are looked up in each process's registry.
 
@@ -24,7 +24,7 @@ use datafusion_proto::physical_plan::{
 use datafusion_proto::protobuf::LogicalExprList;
 use prost::Message;
 
-use super::scan::{ClusterTable, ShardSource, groups_of, scan_exec};
+use super::scan::{ShardSource, groups_of, scan_exec};
 use super::wire::{
     DatasetWire, GroupWire, PieceWire, ScanWire, dataset_from_wire, dataset_to_wire,
 };
@@ -63,7 +63,7 @@ impl LogicalExtensionCodec for PickLogicalCodec {
         _ctx: &TaskContext,
     ) -> DfResult<Arc<dyn TableProvider>> {
         let wire = DatasetWire::decode(buf).map_err(malformed)?;
-        Ok(Arc::new(ClusterTable::new(dataset_from_wire(wire)?)))
+        Ok(Arc::new(DatasetTable::on_cluster(dataset_from_wire(wire)?)))
     }
 
     fn try_encode_table_provider(
@@ -73,8 +73,6 @@ impl LogicalExtensionCodec for PickLogicalCodec {
         buf: &mut Vec<u8>,
     ) -> DfResult<()> {
         let dataset: &Dataset = if let Some(t) = node.downcast_ref::<DatasetTable>() {
-            t.dataset()
-        } else if let Some(t) = node.downcast_ref::<ClusterTable>() {
             t.dataset()
         } else {
             return self

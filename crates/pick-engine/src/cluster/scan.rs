@@ -12,12 +12,9 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use arrow::datatypes::SchemaRef;
-use async_trait::async_trait;
-use datafusion::catalog::{Session, TableProvider};
+use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result as DfResult};
-use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{
     FileGroup, FileOpenFuture, FileOpener, FileScanConfig, FileScanConfigBuilder, FileSource,
@@ -26,7 +23,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::SessionState;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
@@ -39,59 +36,24 @@ use crate::dataset::table::stream_pieces;
 use crate::dataset::{Dataset, ShardFormat, parquet_scan};
 use crate::error::PickError;
 
-/// A dataset's table on the scheduler: the client's dataset, decoded (`codec`), scanned
-/// through `ShardSource`.
-#[derive(Debug)]
-pub struct ClusterTable {
-    dataset: Arc<Dataset>,
-}
-
-impl ClusterTable {
-    pub fn new(dataset: Dataset) -> Self {
-        ClusterTable {
-            dataset: Arc::new(dataset),
-        }
-    }
-
-    pub fn dataset(&self) -> &Arc<Dataset> {
-        &self.dataset
-    }
-}
-
-#[async_trait]
-impl TableProvider for ClusterTable {
-    fn schema(&self) -> SchemaRef {
-        self.dataset.schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let columns: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.dataset.layout.schema.fields().len()).collect(),
-        };
-        let source = ShardSource::new(Arc::clone(&self.dataset), columns, filters.to_vec())?;
-        let shards = self.dataset.shards_for(filters);
-        let partitions = state.config().target_partitions().max(1);
-        let groups = assign(&shards, partitions, !source.projection.wants(Virtual::Row));
-        Ok(scan_exec(source, groups, limit) as Arc<dyn ExecutionPlan>)
-    }
+/// A dataset's scan on the cluster (`DatasetTable::on_cluster`, the client's dataset as the
+/// scheduler decodes it): its pieces as the file groups of a `ShardSource`.
+pub fn plan(
+    state: &dyn Session,
+    dataset: &Arc<Dataset>,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let columns: Vec<usize> = match projection {
+        Some(p) => p.clone(),
+        None => (0..dataset.layout.schema.fields().len()).collect(),
+    };
+    let source = ShardSource::new(Arc::clone(dataset), columns, filters.to_vec())?;
+    let shards = dataset.shards_for(filters);
+    let partitions = state.config().target_partitions().max(1);
+    let groups = assign(&shards, partitions, !source.projection.wants(Virtual::Row));
+    Ok(scan_exec(source, groups, limit) as Arc<dyn ExecutionPlan>)
 }
 
 /// The plan reading `groups` (one per partition) through `source`.

@@ -157,18 +157,32 @@ impl Dataset {
 #[derive(Debug)]
 pub struct DatasetTable {
     dataset: Arc<Dataset>,
+    /// Scanned as a cluster's tasks read it (`cluster::scan`), not by `ScanExec`.
+    #[cfg(feature = "cluster")]
+    on_cluster: bool,
 }
 
 impl DatasetTable {
     pub fn new(dataset: Dataset) -> Self {
-        DatasetTable {
-            dataset: Arc::new(dataset),
-        }
+        DatasetTable::shared(Arc::new(dataset))
     }
 
     /// Another table over an already opened dataset (same schema, same statistics).
     pub fn shared(dataset: Arc<Dataset>) -> Self {
-        DatasetTable { dataset }
+        DatasetTable {
+            dataset,
+            #[cfg(feature = "cluster")]
+            on_cluster: false,
+        }
+    }
+
+    /// The table on a cluster's scheduler: the client's dataset, scanned in tasks.
+    #[cfg(feature = "cluster")]
+    pub fn on_cluster(dataset: Dataset) -> Self {
+        DatasetTable {
+            dataset: Arc::new(dataset),
+            on_cluster: true,
+        }
     }
 
     pub fn dataset(&self) -> &Arc<Dataset> {
@@ -230,8 +244,14 @@ impl TableProvider for DatasetTable {
         state: &dyn Session,
         projection_indices: Option<&Vec<usize>>,
         filters: &[Expr],
-        _limit: Option<usize>,
+        limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        #[cfg(feature = "cluster")]
+        if self.on_cluster {
+            let dataset = &self.dataset;
+            return crate::cluster::scan::plan(state, dataset, projection_indices, filters, limit);
+        }
+        let _ = limit;
         let shards = self.dataset.shards_for(filters);
         let partitions = state.config().target_partitions().max(1);
         let (parquet, others): (Vec<_>, Vec<_>) = shards
