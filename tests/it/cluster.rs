@@ -171,70 +171,30 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
     // The commands that take --cluster print and write what they do locally.
     let samples_dir = samples();
     let data = s(&samples_dir);
-    for args in [
-        vec!["count-tokens", "-d", data],
-        vec![
-            "label-distribution",
-            "-d",
-            data,
-            "-l",
-            ".metadata.code_quality.score",
-        ],
-    ] {
-        let mut remote = args.clone();
-        remote.extend(["--cluster", cluster.url.as_str()]);
-        assert_eq!(pick_ok(&remote), pick_ok(&args), "{args:?}");
-    }
-    let scored = |out: &Path, cluster: Option<&str>| {
-        let mut args = vec![
-            "infer-fasttext",
-            "-q",
-            "-i",
-            data,
-            "-o",
-            s(out),
-            "-m",
-            s(&model),
-            "-c",
-            "ft",
-            "--normalizer",
-            "ultrafine",
-        ];
-        if let Some(url) = cluster {
-            args.extend(["--cluster", url]);
-        }
-        pick_ok(&args);
-        crate::common::files_under(out)
-    };
-    assert_eq!(
-        scored(&tmp.path().join("scored-cluster"), Some(&cluster.url)),
-        scored(&tmp.path().join("scored-local"), None)
+    let url = cluster.url.as_str();
+    same_on_cluster(&["count-tokens", "-d", data], url, None);
+    let labels = ".metadata.code_quality.score";
+    same_on_cluster(&["label-distribution", "-d", data, "-l", labels], url, None);
+    let scored = tmp.path().join("scored");
+    let infer = [
+        "infer-fasttext",
+        "-q",
+        "-i",
+        data,
+        "-m",
+        s(&model),
+        "-c",
+        "ft",
+    ];
+    same_on_cluster(
+        &[&infer[..], &["--normalizer", "ultrafine"]].concat(),
+        url,
+        Some(&scored),
     );
-    let exported = |out: &Path, cluster: Option<&str>| {
-        let mut args = vec![
-            "export",
-            "-q",
-            "-i",
-            data,
-            "-o",
-            s(out),
-            "-f",
-            "jsonl",
-            "--where",
-            "metadata.code_quality.score >= 3",
-        ];
-        if let Some(url) = cluster {
-            args.extend(["--cluster", url]);
-        }
-        pick_ok(&args);
-        crate::common::files_under(out)
-    };
-    let local = exported(&tmp.path().join("export-local"), None);
-    assert!(!local.is_empty());
-    assert_eq!(
-        exported(&tmp.path().join("export-cluster"), Some(&cluster.url)),
-        local
-    );
+    let where_ = "metadata.code_quality.score >= 3";
+    let export = ["export", "-q", "-i", data, "-f", "jsonl", "--where", where_];
+    let exported = same_on_cluster(&export, url, Some(&tmp.path().join("export")));
+    assert!(!exported.is_empty());
 
     // A query the executors cannot run fails with the function's own message, exit 1.
     let missing = format!(
@@ -245,6 +205,33 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("/no/such/model.bin"), "{}", stderr(&o));
 }
+
+/// Runs `args` locally and with `--cluster url` and asserts the same result: what it prints,
+/// or, given `out`, the files it writes there (`-o out/local`, `-o out/cluster`). Returns the
+/// local files.
+fn same_on_cluster(args: &[&str], url: &str, out: Option<&Path>) -> Files {
+    let run = |tag: &str, cluster: bool| {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let dir = out.map(|o| o.join(tag));
+        if let Some(d) = &dir {
+            all.extend(["-o".to_string(), s(d).to_string()]);
+        }
+        if cluster {
+            all.extend(["--cluster".to_string(), url.to_string()]);
+        }
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let printed = pick_ok(&refs);
+        match dir {
+            Some(d) => (String::new(), crate::common::files_under(&d)),
+            None => (printed, Files::new()),
+        }
+    };
+    let local = run("local", false);
+    assert_eq!(run("cluster", true), local, "{args:?}");
+    local.1
+}
+
+type Files = std::collections::BTreeMap<String, Vec<u8>>;
 
 /// Rows of about 3 KB, in `shards` shards: enough work that a query is still running when
 /// an executor is killed.
