@@ -336,8 +336,7 @@ impl ScanExec {
         // Fewer partitions than asked for when there are fewer pieces: DataFusion spreads
         // the batches itself when the plan above gains from it.
         let groups = assign(&shards, partitions, !wants_row);
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let decoders = cores.div_ceil(groups.len()).max(1);
+        let decoders = decoders_per(groups.len());
         let props = PlanProperties::new(
             EquivalenceProperties::new_with_orderings(schema, row_order),
             Partitioning::UnknownPartitioning(groups.len()),
@@ -368,7 +367,6 @@ impl ScanExec {
         if self.groups.len() != 1 || n < 2 {
             return None;
         }
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let props = PlanProperties::new(
             self.props.eq_properties.clone(),
             Partitioning::UnknownPartitioning(n),
@@ -379,13 +377,19 @@ impl ScanExec {
             dataset: Arc::clone(&self.dataset),
             shards: self.shards,
             groups: Arc::clone(&self.groups),
-            decoders: cores.div_ceil(n).max(1),
+            decoders: decoders_per(n),
             dealer: Some(Arc::new(Dealer::new(n))),
             ctx: Arc::clone(&self.ctx),
             props: Arc::new(props),
             metrics: self.metrics.clone(),
         })
     }
+}
+
+/// Chunks each of `partitions` decodes at once: the cores shared among them.
+fn decoders_per(partitions: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.div_ceil(partitions.max(1)).max(1)
 }
 
 type ItemReceiver = async_channel::Receiver<Result<Item>>;
@@ -527,18 +531,18 @@ fn deal(
     next: &mut usize,
     item: Result<Item>,
 ) -> bool {
-    let mut item = Some(item);
+    let mut item = item;
     for _ in 0..senders.len() {
         let at = *next;
         *next = (at + 1) % senders.len();
         if !open[at] {
             continue;
         }
-        match senders[at].send_blocking(item.take().expect("item not yet sent")) {
+        match senders[at].send_blocking(item) {
             Ok(()) => return true,
             Err(async_channel::SendError(back)) => {
                 open[at] = false;
-                item = Some(back);
+                item = back;
             }
         }
     }

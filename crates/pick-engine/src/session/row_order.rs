@@ -30,6 +30,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     ChildrenPropertiesMode, DisplayAs, DisplayFormatType, Distribution, ExecutionPlan,
     ExecutionPlanProperties, Partitioning, PlanProperties, ReplaceChildrenOptions,
+    apply_expression_roots,
 };
 use futures::StreamExt;
 
@@ -200,14 +201,7 @@ impl ExecutionPlan for RowMergeExec {
         &self,
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
     ) -> DfResult<TreeNodeRecursion> {
-        let mut recursion = TreeNodeRecursion::Continue;
-        for sort in self.ordering.iter() {
-            recursion = f(&sort.expr)?;
-            if recursion == TreeNodeRecursion::Stop {
-                break;
-            }
-        }
-        Ok(recursion)
+        apply_expression_roots(self.ordering.iter().map(|sort| &sort.expr), f)
     }
 
     fn with_new_children(
