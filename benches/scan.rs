@@ -36,7 +36,7 @@ fn main() {
             partitions: 0,
             read: Default::default(),
             overwrite: false,
-            cluster: None,
+            exec: Default::default(),
         },
         &Silent,
     ))

@@ -94,7 +94,7 @@ fn explain_shows_the_scan() {
         &format!("s={}", s(&dir)),
         "EXPLAIN SELECT count(*) FROM s WHERE _split = 'train'",
     ]);
-    assert!(out.contains("DatasetScan"), "{out}");
+    assert!(out.contains("file_type=pick"), "{out}");
     assert!(
         out.contains("shards=4"),
         "pruned to the train shards: {out}"
@@ -249,7 +249,7 @@ fn explain_analyze_counts_what_the_scan_skips() {
     );
     // data-samples has 6 shards, one of them under test/.
     assert_eq!(
-        count(&line_of(&plan(&q), "DatasetScan"), "shards_opened"),
+        count(&line_of(&plan(&q), "file_type=pick"), "shards_opened"),
         1
     );
 
@@ -271,7 +271,7 @@ fn explain_analyze_counts_what_the_scan_skips() {
             "EXPLAIN ANALYZE SELECT count(*) FROM '{}' WHERE {w}",
             crate::common::s(&pq)
         ));
-        let reader = line_of(&out, "DataSourceExec");
+        let reader = line_of(&out, "file_type=pick");
         let at = reader
             .find("row_groups_pruned_statistics=")
             .unwrap_or_else(|| panic!("no row group counts in {reader}"));
@@ -283,7 +283,7 @@ fn explain_analyze_counts_what_the_scan_skips() {
             .map(|t| t.parse().unwrap())
             .collect();
         (
-            count(&line_of(&out, "DatasetScan"), "shards_opened"),
+            count(&line_of(&out, "file_type=pick"), "shards_opened"),
             numbers[0],
             numbers[1],
         )
@@ -478,7 +478,8 @@ fn row_order_over_one_big_shard_is_file_order() {
         "EXPLAIN SELECT n, upper(text) AS t {q} WHERE n % 7 <> 3 ORDER BY _row"
     ));
     assert!(plan.contains("RowMergeExec"), "{plan}");
-    assert!(plan.contains("partitions=3 (dealt)"), "{plan}");
+    assert!(plan.contains("file_groups={3 groups"), "{plan}");
+    assert!(plan.contains("(dealt)"), "{plan}");
 
     let out = sql(&format!(
         "SELECT n, length(upper(text)) AS l {q} WHERE n % 7 <> 3 ORDER BY _row"

@@ -106,7 +106,7 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
             partitions: 0,
             read: read(),
             overwrite: false,
-            cluster: None,
+            exec: Default::default(),
         },
         &Silent,
     ))
@@ -121,7 +121,7 @@ fn roundtrip(rows: &[Value]) -> Vec<Value> {
             partitions: 0,
             read: read(),
             overwrite: false,
-            cluster: None,
+            exec: Default::default(),
         },
         &Silent,
     ))

@@ -111,8 +111,9 @@ impl Session {
             Place::Local => Engine::new(Default::default(), 0)?,
             #[cfg(feature = "cluster")]
             Place::Cluster => {
-                let cluster = pick_engine::cluster::Cluster::Standalone { slots: 2 };
-                Engine::on_cluster(Default::default(), 4, &cluster).await?
+                let cluster = pick_cluster::Cluster::Standalone { slots: 2 };
+                let exec = pick_engine::session::Exec::Cluster(std::sync::Arc::new(cluster));
+                Engine::open(Default::default(), 4, &exec).await?
             }
         };
         engine.register("s", samples.to_str().expect("UTF-8 path"))?;

@@ -65,3 +65,18 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "df://HOST:PORT")]
     pub cluster: Option<String>,
 }
+
+impl ClusterArgs {
+    /// Where the command's queries run.
+    pub fn exec(&self) -> pick_engine::Result<pick_engine::session::Exec> {
+        match &self.cluster {
+            None => Ok(pick_engine::session::Exec::Local),
+            #[cfg(feature = "cluster")]
+            Some(url) => pick_cluster::Cluster::exec(url),
+            #[cfg(not(feature = "cluster"))]
+            Some(url) => Err(pick_engine::PickError::Usage(format!(
+                "--cluster {url}: this pick was built without its `cluster` feature"
+            ))),
+        }
+    }
+}

@@ -157,6 +157,11 @@ fn cluster_task_error(message: &str) -> Option<String> {
     Some(format!("Execution error: {inner} (cluster job {job})"))
 }
 
+/// A usage error for a parameter combination the command line cannot express.
+pub fn usage(message: impl Into<String>) -> PickError {
+    PickError::Usage(message.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::cluster_task_error;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use pick_cluster::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
 use pick_engine::Result;
-use pick_engine::cluster::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
 
 use crate::args::Globals;
 

@@ -85,7 +85,7 @@ pub async fn run(args: InferArgs, kind: Classifier, g: Globals) -> Result<()> {
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
         overwrite: args.io.overwrite,
-        cluster: args.cluster.cluster,
+        exec: args.cluster.exec()?,
     };
     let r = infer(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {

@@ -114,7 +114,7 @@ pub async fn run(args: SqlArgs, g: Globals) -> Result<()> {
         query: args.query,
         datasets: args.datasets,
         read: args.read.options(),
-        cluster: args.cluster.cluster,
+        exec: args.cluster.exec()?,
     };
     let report = sql(&params, &output, |batches, last| {
         if !batches.is_empty() || last {

@@ -22,7 +22,7 @@ use datafusion::physical_expr::PhysicalExpr;
 
 use crate::dataset::jtype::is_json_field;
 use crate::error::Result;
-use crate::write::json_rows::encoder;
+use crate::format::json_rows::encoder;
 
 pub fn conform(array: &ArrayRef, from: &Field, to: &Field) -> Result<ArrayRef> {
     if is_json_field(to) {

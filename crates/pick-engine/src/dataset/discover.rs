@@ -23,33 +23,15 @@ const PARQUET_SUFFIX: &str = ".parquet";
 const ARROW_SUFFIX: &str = ".arrow";
 
 /// The split directory names of bonepick's layout.
-pub const SPLITS: &[&str] = &["train", "valid", "test"];
+pub use crate::format::Codec;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    Plain,
-    Zstd,
-    Gzip,
-}
+pub const SPLITS: &[&str] = &["train", "valid", "test"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShardFormat {
     JsonLines(Codec),
     Parquet,
     Arrow,
-}
-
-impl Codec {
-    /// The codec a file name asks for; writers use the same rule, so mirrored names keep codecs.
-    pub fn from_name(name: &str) -> Codec {
-        if name.ends_with(".zst") || name.ends_with(".zstd") {
-            Codec::Zstd
-        } else if name.ends_with(".gz") || name.ends_with(".gzip") {
-            Codec::Gzip
-        } else {
-            Codec::Plain
-        }
-    }
 }
 
 impl ShardFormat {

@@ -10,8 +10,7 @@ use arrow::datatypes::{DataType, Field, Fields, Schema};
 /// Integers up to this magnitude convert to f64 exactly.
 pub const MAX_EXACT_FLOAT_INT: u64 = 1 << 53;
 
-/// Field metadata key marking a Utf8 column whose values are JSON text.
-pub const JSON_META_KEY: &str = "pick.json";
+pub use crate::format::{JSON_META_KEY, is_json_field};
 
 /// The type of one JSON value, read without building the value (no strings copied).
 pub struct TypeOf(pub JType);
@@ -190,10 +189,6 @@ pub fn json_field(field: Field) -> Field {
         JSON_META_KEY.to_string(),
         "true".to_string(),
     )]))
-}
-
-pub fn is_json_field(field: &Field) -> bool {
-    field.metadata().get(JSON_META_KEY).map(String::as_str) == Some("true")
 }
 
 /// The Arrow schema of a row type (a `Struct` of top-level fields).

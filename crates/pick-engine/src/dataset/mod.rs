@@ -8,9 +8,11 @@ pub mod infer;
 pub mod json_value;
 pub mod jtype;
 pub mod lines;
-pub mod parquet_scan;
+pub mod parquet_read;
 pub mod partition;
+pub mod scan;
 pub mod schema_cache;
+pub mod scope;
 pub mod source;
 pub mod table;
 

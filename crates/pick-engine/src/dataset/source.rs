@@ -1,6 +1,6 @@
 //! Reader threads: they open shards in order, decompress and cut JSON lines into chunks,
-//! read Arrow IPC batches, and hand both to the decoding streams. (Parquet shards are read
-//! by DataFusion's `ParquetSource`, `parquet_scan`.)
+//! read Arrow IPC batches, and hand both to the decoding streams. (Parquet pieces are read
+//! by DataFusion's `ParquetSource`, `parquet_read`.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +14,7 @@ use crate::dataset::discover::{Shard, ShardFormat};
 use crate::dataset::lines::{Chunker, LineChunk};
 use crate::dataset::partition::Piece;
 use crate::error::{PickError, Result};
-use crate::write::json_rows::RowWriter;
+use crate::format::json_rows::RowWriter;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 
 /// Counters shared by every stream of a scan; commands report them when the scan ends.
@@ -47,16 +47,25 @@ pub struct ScanContext {
 }
 
 /// Counters of one scan, shown by `EXPLAIN ANALYZE`: the shards it opened (pruned ones are
-/// never opened).
+/// never opened), the rows it gave and the unreadable rows it skipped. A cluster's executors
+/// send them to the scheduler with each task's status, which is how a client learns them.
 #[derive(Debug, Clone)]
 pub struct ScanMetrics {
     pub shards_opened: Count,
+    pub rows: Count,
+    pub bad_rows: Count,
 }
+
+/// The names of `ScanMetrics`' counters.
+pub const ROWS_READ: &str = "rows_read";
+pub const BAD_ROWS: &str = "bad_rows_skipped";
 
 impl ScanMetrics {
     pub fn new(set: &ExecutionPlanMetricsSet) -> ScanMetrics {
         ScanMetrics {
             shards_opened: MetricBuilder::new(set).global_counter("shards_opened"),
+            rows: MetricBuilder::new(set).global_counter(ROWS_READ),
+            bad_rows: MetricBuilder::new(set).global_counter(BAD_ROWS),
         }
     }
 }
@@ -65,18 +74,31 @@ impl ScanContext {
     pub fn decode(&self, item: Item) -> Result<RecordBatch> {
         let batch = match item {
             Item::Batch(b) => b,
-            Item::Lines(chunk) => decode_chunk(
-                &self.layout,
-                &self.projection,
-                &chunk,
-                self.skip_bad_rows,
-                &self.stats.bad_rows,
-            )?,
+            Item::Lines(chunk) => {
+                let bad = AtomicU64::new(0);
+                let batch = decode_chunk(
+                    &self.layout,
+                    &self.projection,
+                    &chunk,
+                    self.skip_bad_rows,
+                    &bad,
+                )?;
+                let bad = bad.into_inner();
+                if bad > 0 {
+                    self.stats.bad_rows.fetch_add(bad, Ordering::Relaxed);
+                    self.metrics.bad_rows.add(bad as usize);
+                }
+                batch
+            }
         };
-        self.stats
-            .rows
-            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        self.count_rows(batch.num_rows());
         Ok(batch)
+    }
+
+    /// `n` more rows given by the scan.
+    pub fn count_rows(&self, n: usize) {
+        self.stats.rows.fetch_add(n as u64, Ordering::Relaxed);
+        self.metrics.rows.add(n);
     }
 }
 
@@ -99,7 +121,7 @@ pub fn produce(ctx: &ScanContext, pieces: &[Piece], send: &dyn Fn(Result<Item>) 
             (ShardFormat::Arrow, _) => read_arrow(ctx, shard, send),
             (ShardFormat::Parquet, _) => Err(PickError::Dataset {
                 path: shard.path.clone(),
-                message: "Parquet shards are read by the Parquet scan".into(),
+                message: "Parquet shards are read by DataFusion's Parquet reader".into(),
             }),
         };
         match result {

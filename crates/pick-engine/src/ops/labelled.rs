@@ -114,7 +114,7 @@ pub fn open_with_split(dirs: &[String], split: &str, read: &ReadOptions) -> Resu
         .map(|d| {
             let ds = Dataset::open(d, read.clone())?;
             if split_shards(&ds, split).is_empty() {
-                return Err(crate::pipelines::usage(format!(
+                return Err(crate::error::usage(format!(
                     "{}: no {split}/ split",
                     Path::new(d).display()
                 )));

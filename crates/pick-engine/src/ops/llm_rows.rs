@@ -39,7 +39,7 @@ impl RowsSpec {
     /// The prompt library and the task prompt (both prompts checked) and the input datasets,
     /// or a usage error before anything is sent or written.
     pub fn open(&self) -> Result<(Library, Prompt, Vec<Arc<Dataset>>)> {
-        crate::pipelines::check_jq("--input-field-expression", &self.input_expression)?;
+        crate::plan::check_jq("--input-field-expression", &self.input_expression)?;
         let library = Library::load(&self.prompt_dirs).map_err(llm)?;
         let task = library.get(Kind::Task, &self.task).map_err(llm)?.clone();
         if let Some(s) = &self.system {

@@ -18,7 +18,7 @@ use crate::dataset::{Dataset, Shard, ShardFormat};
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
 use crate::plan::Query;
-use crate::session::Engine;
+use crate::session::{Engine, Exec};
 use crate::write::sink::{FileSink, OutputFormat};
 
 /// A statement over table `t` (one shard at a time) as its parts; the runner writes
@@ -60,17 +60,17 @@ pub fn shard_engine(dataset: &Dataset, shard: &Arc<Shard>, partitions: usize) ->
     Ok(engine)
 }
 
-/// `shard_engine`, or its query's session on `cluster`.
+/// `shard_engine`, or its query's session where `exec` says.
 async fn shard_engine_at(
     dataset: &Dataset,
     shard: &Arc<Shard>,
     partitions: usize,
-    cluster: Option<&str>,
+    exec: &Exec,
 ) -> Result<Engine> {
-    if cluster.is_none() {
+    if exec.is_local() {
         return shard_engine(dataset, shard, partitions);
     }
-    let engine = Engine::open(dataset.options.clone(), partitions, cluster).await?;
+    let engine = Engine::open(dataset.options.clone(), partitions, exec).await?;
     engine.register_dataset("t", dataset.subset(vec![Arc::clone(shard)]))?;
     Ok(engine)
 }
@@ -135,8 +135,8 @@ pub struct Mirror<'a> {
     pub partitions: usize,
     /// The progress bar's label.
     pub verb: &'a str,
-    /// Run each shard's query on this cluster (`df://HOST:PORT`); this process writes.
-    pub cluster: Option<String>,
+    /// Where each shard's query runs; this process writes.
+    pub exec: Exec,
 }
 
 /// The shard's relative path with its format suffix replaced by `suffix`.
@@ -220,14 +220,13 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
             );
             let partitions = m.partitions;
             let format = m.format;
-            let cluster = m.cluster.clone();
+            let exec = m.exec.clone();
             // Spawned, so each shard's writing (and compressing) runs on its own worker
             // rather than on the thread that polls them all.
             tokio::spawn(async move {
                 let (name, format) = destination(&shard, format);
                 let dest = output.join(name);
-                let engine =
-                    shard_engine_at(&dataset, &shard, partitions, cluster.as_deref()).await?;
+                let engine = shard_engine_at(&dataset, &shard, partitions, &exec).await?;
                 let df = engine.query(&query).await?;
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let mut stream = df.execute_stream().await?;

@@ -11,6 +11,7 @@ use crate::observe::Observer;
 use crate::plan::Params;
 use crate::plan::rows::{fields, required, required_label};
 use crate::session::Engine;
+use crate::session::Exec;
 
 #[derive(Debug, Clone)]
 pub struct CountTokensParams {
@@ -21,8 +22,8 @@ pub struct CountTokensParams {
     pub expression: String,
     pub partitions: usize,
     pub read: ReadOptions,
-    /// Run the counting query on this cluster (`df://HOST:PORT`) instead of in this process.
-    pub cluster: Option<String>,
+    /// Where the counting query runs.
+    pub exec: Exec,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,8 +75,7 @@ pub async fn run(p: &CountTokensParams, observer: &dyn Observer) -> Result<Count
         observer.statement(&query.display());
         report.files += dataset.shards.len();
         report.bytes += size;
-        let engine =
-            Engine::open(dataset.options.clone(), p.partitions, p.cluster.as_deref()).await?;
+        let engine = Engine::open(dataset.options.clone(), p.partitions, &p.exec).await?;
         engine.register_dataset("t", dataset)?;
         let batches = {
             let _watch = crate::ops::watch::scan(&engine, observer.progress(size, "count"));

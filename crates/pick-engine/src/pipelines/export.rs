@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::plan::{Params, ident, rows::fields};
+use crate::session::Exec;
 use crate::write::{OutputDir, OutputFormat};
 
 #[derive(Debug, Clone)]
@@ -25,8 +26,8 @@ pub struct ExportParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
-    /// Read and filter on this cluster (`df://HOST:PORT`); this process writes the output.
-    pub cluster: Option<String>,
+    /// Where the shards are read and filtered; this process writes the output.
+    pub exec: Exec,
 }
 
 pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> {
@@ -47,7 +48,7 @@ pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> 
             format: Some(p.format),
             partitions: p.partitions,
             verb: "export",
-            cluster: p.cluster.clone(),
+            exec: p.exec.clone(),
         },
         observer,
     )

@@ -23,6 +23,7 @@ use crate::pipelines::train_model2vec::pipeline_dir;
 use crate::pipelines::{load_fasttext, load_model2vec, usage};
 use crate::plan::rows::{fields, required_label, required_value};
 use crate::plan::{Params, field_name, ident};
+use crate::session::Exec;
 use crate::write::{OutputDir, OutputFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +60,8 @@ pub struct InferParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
-    /// Score on this cluster (`df://HOST:PORT`); this process writes the output.
-    pub cluster: Option<String>,
+    /// Where the rows are scored; this process writes the output.
+    pub exec: Exec,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,7 +131,7 @@ fn classifier(p: &InferParams) -> Result<(PathBuf, Vec<String>, &'static str)> {
 /// folder within it as locally; a local path must be one the executors see too.
 fn model_location(p: &InferParams, local: &std::path::Path) -> String {
     let remote = p.model.to_string_lossy();
-    if p.cluster.is_some() && crate::store::is_url(&remote) {
+    if !p.exec.is_local() && crate::store::is_url(&remote) {
         let root = crate::store::local::materialize(&p.model).ok();
         if let Some(rel) = root.as_deref().and_then(|r| local.strip_prefix(r).ok()) {
             let rel = rel.to_string_lossy();
@@ -141,7 +142,14 @@ fn model_location(p: &InferParams, local: &std::path::Path) -> String {
             };
         }
     }
-    local.to_string_lossy().into_owned()
+    if p.exec.is_local() {
+        return local.to_string_lossy().into_owned();
+    }
+    // Executors run elsewhere: a local path is named as this process resolves it.
+    std::path::absolute(local)
+        .unwrap_or_else(|_| local.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport> {
@@ -222,7 +230,7 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
             format,
             partitions: p.partitions,
             verb: "infer",
-            cluster: p.cluster.clone(),
+            exec: p.exec.clone(),
         },
         observer,
     )

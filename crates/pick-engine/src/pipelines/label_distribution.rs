@@ -15,6 +15,7 @@ use crate::pipelines::{check_jq, usage};
 use crate::plan::rows::required_label;
 use crate::plan::{Params, Query};
 use crate::session::Engine;
+use crate::session::Exec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LabelType {
@@ -35,8 +36,8 @@ pub struct LabelDistributionParams {
     pub buckets: usize,
     pub partitions: usize,
     pub read: ReadOptions,
-    /// Run the counting query on this cluster (`df://HOST:PORT`) instead of in this process.
-    pub cluster: Option<String>,
+    /// Where the counting query runs.
+    pub exec: Exec,
     /// Where to draw the label and key-length histograms.
     pub plot: Option<std::path::PathBuf>,
 }
@@ -112,7 +113,7 @@ pub async fn run(
             "SELECT character_length({key}) AS len, count(*) AS n FROM t GROUP BY 1"
         ))
     });
-    let engine = Engine::open(dataset.options.clone(), p.partitions, p.cluster.as_deref()).await?;
+    let engine = Engine::open(dataset.options.clone(), p.partitions, &p.exec).await?;
     engine.register_dataset("t", dataset)?;
     observer.statement(&format!("{};", label_sql.display()));
     if let Some(k) = &key_sql {

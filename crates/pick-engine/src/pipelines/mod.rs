@@ -33,10 +33,8 @@ use pick_fasttext::{Model, shared};
 
 use crate::error::{PickError, Result};
 
-/// A usage error for a parameter combination the command line cannot express.
-pub fn usage(message: impl Into<String>) -> PickError {
-    PickError::Usage(message.into())
-}
+pub use crate::error::usage;
+pub use crate::plan::check_jq;
 
 /// A split size: a fraction of the rows or a number of rows.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -65,11 +63,4 @@ pub fn load_fasttext(path: &Path) -> Result<Arc<Model>> {
 /// (exit 1) with the file and what is wrong.
 pub fn load_model2vec(path: &Path) -> Result<Arc<pick_model2vec::StaticModel>> {
     pick_model2vec::shared(path).map_err(|e| PickError::Failed(e.to_string()))
-}
-
-/// Checks that a jq expression compiles; `flag` names it in the usage error.
-pub fn check_jq(flag: &str, expr: &str) -> Result<()> {
-    pick_jq::Program::compile(expr)
-        .map(|_| ())
-        .map_err(|e| usage(format!("{flag}: {e}")))
 }

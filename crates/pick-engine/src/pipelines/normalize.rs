@@ -12,6 +12,7 @@ use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::plan::rows::{check_field, fields, required};
 use crate::plan::{Params, ident};
+use crate::session::Exec;
 use crate::write::OutputDir;
 
 #[derive(Debug, Clone)]
@@ -58,7 +59,7 @@ pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrore
             format: None,
             partitions: p.partitions,
             verb: "normalize",
-            cluster: None,
+            exec: Exec::Local,
         },
         observer,
     )

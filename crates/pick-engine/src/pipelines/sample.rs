@@ -18,6 +18,7 @@ use crate::observe::Observer;
 use crate::ops::{Inputs, Mirror, ShardQuery, mirror};
 use crate::pipelines::usage;
 use crate::plan::Params;
+use crate::session::Exec;
 use crate::units::human_bytes;
 use crate::write::{OutputDir, PendingFile};
 
@@ -246,7 +247,7 @@ async fn write_sample(
                     format: None,
                     partitions: p.partitions,
                     verb: "sample",
-                    cluster: None,
+                    exec: Exec::Local,
                 },
                 observer,
             )

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::dataset::ReadOptions;
 use crate::error::Result;
 use crate::session::Engine;
+use crate::session::Exec;
 use crate::write::{FileSink, OutputFormat};
 
 #[derive(Debug, Clone)]
@@ -22,8 +23,8 @@ pub struct SqlParams {
     /// Tables to register: name, then a directory, shard or glob.
     pub datasets: Vec<(String, String)>,
     pub read: ReadOptions,
-    /// Run on this cluster (`df://HOST:PORT`, `standalone`) instead of in this process.
-    pub cluster: Option<String>,
+    /// Where the statements run.
+    pub exec: Exec,
 }
 
 /// Where results go.
@@ -53,7 +54,7 @@ pub async fn run(
     output: &SqlOutput,
     mut on_table: impl FnMut(&[RecordBatch], bool) -> Result<()>,
 ) -> Result<SqlReport> {
-    let engine = Engine::open(p.read.clone(), 0, p.cluster.as_deref()).await?;
+    let engine = Engine::open(p.read.clone(), 0, &p.exec).await?;
     for (name, dir) in &p.datasets {
         engine.register_for(name, dir, &p.query)?;
     }

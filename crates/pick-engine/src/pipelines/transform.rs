@@ -13,6 +13,7 @@ use crate::observe::Observer;
 use crate::ops::{Mirror, Mirrored, ShardQuery, mirror};
 use crate::plan::Params;
 use crate::plan::rows::required_value;
+use crate::session::Exec;
 use crate::write::OutputDir;
 
 #[derive(Debug, Clone)]
@@ -67,7 +68,7 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
             format: None,
             partitions: p.partitions,
             verb: "transform",
-            cluster: None,
+            exec: Exec::Local,
         },
         observer,
     )

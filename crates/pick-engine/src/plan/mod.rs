@@ -112,6 +112,13 @@ fn write_literal(v: &ScalarValue, out: &mut String) {
     }
 }
 
+/// Checks that a jq expression compiles; `flag` names it in the usage error.
+pub fn check_jq(flag: &str, expr: &str) -> crate::error::Result<()> {
+    pick_jq::Program::compile(expr)
+        .map(|_| ())
+        .map_err(|e| crate::error::usage(format!("{flag}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

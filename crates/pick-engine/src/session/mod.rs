@@ -15,13 +15,16 @@ use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{DataType as SqlType, ExactNumberInfo, Ident, Statement};
 
+use crate::dataset::scope::ShardScope;
 use crate::dataset::{Dataset, DatasetTable, ReadOptions};
 use crate::error::{PickError, Result};
 use crate::plan::Query;
-use scope::ShardScope;
 
+mod exec;
 mod row_order;
 pub mod scope;
+
+pub use exec::{Cluster, Exec};
 mod wildcard;
 
 /// Memory every engine of the process shares; sorts and joins beyond it spill to disk.
@@ -100,7 +103,7 @@ pub fn memory_limit() -> usize {
 
 /// The runtime every engine shares: its memory pool is the limit, its disk manager the spill.
 /// Without one there would be no limit, so failing to build it fails the command.
-pub(crate) fn runtime() -> Result<Arc<RuntimeEnv>> {
+pub fn runtime() -> Result<Arc<RuntimeEnv>> {
     if let Some(rt) = RUNTIME.get() {
         return Ok(Arc::clone(rt));
     }
@@ -112,7 +115,7 @@ pub(crate) fn runtime() -> Result<Arc<RuntimeEnv>> {
 }
 
 /// A session with pick's functions and the shared runtime, for planning outside an `Engine`
-/// (an executor's Parquet reads; the functions an executor registers).
+/// (the functions a cluster's executors register).
 pub fn function_state() -> Result<datafusion::execution::SessionState> {
     let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime()?);
     register_functions(&ctx);
@@ -183,38 +186,15 @@ impl Engine {
         ))
     }
 
-    /// A local engine, or, with `cluster` (`df://HOST:PORT`, `standalone`), one whose
-    /// queries run there.
-    pub async fn open(
-        options: ReadOptions,
-        partitions: usize,
-        cluster: Option<&str>,
-    ) -> Result<Engine> {
-        match cluster {
-            None => Engine::new(options, partitions),
-            #[cfg(feature = "cluster")]
-            Some(url) => {
-                let cluster = crate::cluster::Cluster::parse(url)?;
-                Engine::on_cluster(options, partitions, &cluster).await
+    /// An engine whose queries run where `exec` says: this process, or a cluster.
+    pub async fn open(options: ReadOptions, partitions: usize, exec: &Exec) -> Result<Engine> {
+        match exec {
+            Exec::Local => Engine::new(options, partitions),
+            Exec::Cluster(cluster) => {
+                let ctx = cluster.session(partitions, runtime()?).await?;
+                Ok(Engine::around(ctx, options))
             }
-            #[cfg(not(feature = "cluster"))]
-            Some(url) => Err(PickError::Usage(format!(
-                "--cluster {url}: this pick was built without its `cluster` feature"
-            ))),
         }
-    }
-
-    /// An engine whose queries run on `cluster`: planned here as locally, executed by the
-    /// cluster's executors (`partitions` = 0: 16 streams per scan, spread over the cluster).
-    #[cfg(feature = "cluster")]
-    pub async fn on_cluster(
-        options: ReadOptions,
-        partitions: usize,
-        cluster: &crate::cluster::Cluster,
-    ) -> Result<Engine> {
-        let partitions = if partitions == 0 { 16 } else { partitions };
-        let ctx = crate::cluster::client_context(cluster, partitions, runtime()?).await?;
-        Ok(Engine::around(ctx, options))
     }
 
     /// pick's functions and its path tables on `ctx`.

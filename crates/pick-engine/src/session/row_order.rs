@@ -5,7 +5,7 @@
 //! cheap normalizer costs (`whitespace`: 17% of its time went to the two).
 //!
 //! `RowOrder`, a physical optimizer rule, replaces that pattern: the scan deals its chunks
-//! to the partitions itself (`ScanExec::dealt`), and `RowMergeExec` restores file order by
+//! to the partitions itself (`scan::dealt`), and `RowMergeExec` restores file order by
 //! handing on whole runs of rows, slices of the batches as they come. Rows in a run are
 //! never copied; runs shorter than `MIN_RUN` rows are gathered into one batch.
 
@@ -35,7 +35,8 @@ use datafusion::physical_plan::{
 use futures::StreamExt;
 
 use crate::dataset::Virtual;
-use crate::dataset::table::ScanExec;
+use crate::dataset::scan;
+use datafusion::datasource::source::DataSourceExec;
 
 /// Runs this short or shorter are copied into a batch with their neighbours rather than
 /// handed on as slices of their own (a merge of finely interleaved partitions would otherwise
@@ -97,8 +98,8 @@ fn dealt(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
         let Partitioning::RoundRobinBatch(n) = repartition.partitioning() else {
             return None;
         };
-        let scan = repartition.input().downcast_ref::<ScanExec>()?;
-        return Some(Arc::new(scan.dealt(*n)?));
+        let exec = repartition.input().downcast_ref::<DataSourceExec>()?;
+        return Some(scan::dealt(exec, *n)? as Arc<dyn ExecutionPlan>);
     }
     let children = plan.children();
     let [child] = children.as_slice() else {

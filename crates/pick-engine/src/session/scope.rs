@@ -13,36 +13,8 @@ use datafusion::sql::sqlparser::ast::{
     Visit, Visitor, visit_relations,
 };
 
-use crate::dataset::Shard;
+use crate::dataset::scope::{ShardFilter as Filter, ShardScope};
 use crate::session::wildcard::ident_value;
-
-/// Shards a statement may read: those some mention of the table keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShardScope(Vec<Filter>);
-
-/// One mention's literal filters; `None` where it does not filter that column.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Filter {
-    splits: Option<Vec<String>>,
-    files: Option<Vec<String>>,
-}
-
-impl ShardScope {
-    pub fn keeps(&self, shard: &Shard) -> bool {
-        let within = |allowed: &Option<Vec<String>>, value: Option<&str>| match allowed {
-            None => true,
-            Some(list) => value.is_some_and(|v| list.iter().any(|a| a == v)),
-        };
-        self.0.iter().any(|f| {
-            within(&f.splits, shard.split.as_deref()) && within(&f.files, Some(&shard.rel))
-        })
-    }
-
-    /// A stable text of the scope, to tell datasets opened with different scopes apart.
-    pub fn key(&self) -> String {
-        format!("{:?}", self.0)
-    }
-}
 
 /// The scope of each table (by name as written: a registered name, or a path in quotes)
 /// that every mention in `statements` filters.
@@ -70,7 +42,7 @@ pub fn scopes<'a>(
         .0
         .into_iter()
         .filter(|(name, found)| mentions.get(name) == Some(&found.len()))
-        .map(|(name, found)| (name, ShardScope(found)))
+        .map(|(name, found)| (name, ShardScope::new(found)))
         .collect()
 }
 
@@ -227,7 +199,7 @@ mod tests {
     }
 
     fn splits(scope: &ShardScope) -> Vec<Option<Vec<String>>> {
-        scope.0.iter().map(|f| f.splits.clone()).collect()
+        scope.mentions().iter().map(|f| f.splits.clone()).collect()
     }
 
     #[test]
@@ -237,7 +209,7 @@ mod tests {
         let s = scopes_of(
             "SELECT * FROM s WHERE _split = 'test' UNION ALL SELECT * FROM s WHERE s._split IN ('valid', 'x')",
         );
-        assert_eq!(s["s"].0.len(), 2);
+        assert_eq!(s["s"].mentions().len(), 2);
         // One mention unfiltered: the whole dataset.
         assert!(
             scopes_of("SELECT * FROM s WHERE _split = 'a' UNION ALL SELECT * FROM s").is_empty()
@@ -258,7 +230,10 @@ mod tests {
         );
         let scope = &s["data/x"];
         assert_eq!(splits(scope), [Some(vec!["train".to_string()])]);
-        assert_eq!(scope.0[0].files, Some(vec!["train/a.jsonl".to_string()]));
+        assert_eq!(
+            scope.mentions()[0].files,
+            Some(vec!["train/a.jsonl".to_string()])
+        );
         // The same column twice keeps what both allow.
         let s = scopes_of("SELECT 1 FROM s WHERE _split IN ('a', 'b') AND _split = 'b'");
         assert_eq!(splits(&s["s"]), [Some(vec!["b".to_string()])]);

@@ -83,7 +83,7 @@ pub fn materialize(path: &Path) -> Result<PathBuf> {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&staging);
-    crate::write::staging::register(&staging);
+    super::live::register(&staging);
     let result = (|| {
         for (rel, size) in &listed {
             let (object, to) = if single {
@@ -103,7 +103,7 @@ pub fn materialize(path: &Path) -> Result<PathBuf> {
         std::fs::rename(&staging, &dir).map_err(|e| PickError::io(&dir, e))
     })();
     let _ = std::fs::remove_dir_all(&staging);
-    crate::write::staging::unregister(&staging);
+    super::live::unregister(&staging);
     result.map(|()| local)
 }
 

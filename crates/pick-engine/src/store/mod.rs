@@ -12,6 +12,7 @@
 //! writers of the engine can wait on them from any thread, including DataFusion's workers,
 //! without starving the query's tasks.
 
+pub mod live;
 pub mod local;
 mod profile;
 pub mod read;

@@ -2,7 +2,6 @@
 //! into planned shards.
 
 pub mod atomic;
-pub mod json_rows;
 pub mod sharded;
 pub mod sink;
 pub mod staging;

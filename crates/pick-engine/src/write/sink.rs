@@ -11,10 +11,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::dataset::discover::Codec;
 use crate::error::{PickError, Result};
+use crate::format::Codec;
+use crate::format::json_rows::RowWriter;
 use crate::write::atomic::PendingFile;
-use crate::write::json_rows::RowWriter;
 
 /// Output formats of `export`, `sql -o` and the data commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

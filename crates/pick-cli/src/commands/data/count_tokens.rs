@@ -46,7 +46,7 @@ pub async fn run(args: CountTokensArgs, g: Globals) -> Result<()> {
         expression: args.expression,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
-        cluster: args.cluster.cluster,
+        exec: args.cluster.exec()?,
     };
     let r = count_tokens(&params, &g.observer(args.common.show_sql)).await?;
     let out = Out;

@@ -74,7 +74,7 @@ pub async fn run(args: ExportArgs, g: Globals) -> Result<()> {
         partitions: args.common.num_proc,
         read: args.common.read.options(),
         overwrite: args.overwrite,
-        cluster: args.cluster.cluster,
+        exec: args.cluster.exec()?,
     };
     let done = export(&params, &g.observer(args.common.show_sql)).await?;
     if !g.quiet {

@@ -79,7 +79,7 @@ pub async fn run(args: LabelDistributionArgs, g: Globals) -> Result<()> {
         buckets: args.buckets,
         partitions: args.common.num_proc,
         read: args.common.read.options(),
-        cluster: args.cluster.cluster,
+        exec: args.cluster.exec()?,
         plot: args.plot.clone(),
     };
     let r = label_distribution(&params, &g.observer(args.common.show_sql)).await?;

@@ -24,10 +24,11 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 
-use super::Cluster;
-use super::codec::{logical_codec, physical_codec};
-use crate::error::{PickError, Result};
-use crate::session::{function_state, memory_limit, runtime};
+use pick_engine::session::{function_state, memory_limit, register_functions, runtime};
+use pick_engine::{PickError, Result};
+
+use crate::Cluster;
+use crate::codec::{logical_codec, physical_codec};
 
 fn failed(role: &str, e: impl std::fmt::Display) -> PickError {
     PickError::Failed(format!("{role}: {e}"))
@@ -48,7 +49,7 @@ pub(crate) fn scheduler_state(
         .build();
     // Registered on the built state: the builder's function lists replace the defaults.
     let ctx = SessionContext::new_with_state(state);
-    crate::session::register_functions(&ctx);
+    register_functions(&ctx);
     Ok(ctx.state())
 }
 

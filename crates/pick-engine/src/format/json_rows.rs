@@ -12,8 +12,8 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use pick_compat::json::{write_float, write_str};
 
-use crate::dataset::jtype::is_json_field;
 use crate::error::Result;
+use crate::format::is_json_field;
 
 /// Writes one JSON value per row of an array.
 pub trait Encode {

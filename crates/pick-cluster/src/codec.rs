@@ -1,7 +1,8 @@
 //! The codecs every process of a cluster installs: a client's logical plan carries its
-//! datasets (a `DatasetTable` that scans on the cluster, on the scheduler), and a task's physical plan
-//! carries its scan (`ShardSource`'s pieces). Everything else goes to Ballista's own codecs.
-//! pick's functions travel by name and are looked up in each process's registry.
+//! datasets (`DatasetTable`, which the scheduler plans with the one scan, as the client
+//! would), and a task's physical plan carries its scan (`PickSource` and its groups' pieces).
+//! Everything else goes to Ballista's own codecs. pick's functions travel by name and are
+//! looked up in each process's registry.
 
 use std::sync::Arc;
 
@@ -24,12 +25,14 @@ use datafusion_proto::physical_plan::{
 use datafusion_proto::protobuf::LogicalExprList;
 use prost::Message;
 
-use super::scan::{ShardSource, groups_of, scan_exec};
-use super::wire::{
+use datafusion::config::TableParquetOptions;
+use pick_engine::dataset::partition::Piece;
+use pick_engine::dataset::scan::{PickSource, groups_of, is_ordered, scan_exec};
+use pick_engine::dataset::{Dataset, DatasetTable};
+
+use crate::wire::{
     DatasetWire, GroupWire, PieceWire, ScanWire, dataset_from_wire, dataset_to_wire,
 };
-use crate::dataset::partition::Piece;
-use crate::dataset::{Dataset, DatasetTable};
 
 fn malformed(e: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Internal(format!("pick cluster message: {e}"))
@@ -63,7 +66,7 @@ impl LogicalExtensionCodec for PickLogicalCodec {
         _ctx: &TaskContext,
     ) -> DfResult<Arc<dyn TableProvider>> {
         let wire = DatasetWire::decode(buf).map_err(malformed)?;
-        Ok(Arc::new(DatasetTable::on_cluster(dataset_from_wire(wire)?)))
+        Ok(Arc::new(DatasetTable::new(dataset_from_wire(wire)?)))
     }
 
     fn try_encode_table_provider(
@@ -101,17 +104,17 @@ impl LogicalExtensionCodec for PickLogicalCodec {
     }
 }
 
-/// Scans through `ShardSource`; declines every other node (the composed codec then asks
+/// Scans through `PickSource`; declines every other node (the composed codec then asks
 /// Ballista's).
 #[derive(Debug, Default)]
 pub struct PickPhysicalCodec;
 
-fn shard_scan(node: &dyn ExecutionPlan) -> Option<(&FileScanConfig, &ShardSource)> {
+fn pick_scan(node: &dyn ExecutionPlan) -> Option<(&FileScanConfig, &PickSource)> {
     let config = node
         .downcast_ref::<DataSourceExec>()?
         .data_source()
         .downcast_ref::<FileScanConfig>()?;
-    Some((config, config.file_source().downcast_ref::<ShardSource>()?))
+    Some((config, config.file_source().downcast_ref::<PickSource>()?))
 }
 
 impl PhysicalExtensionCodec for PickPhysicalCodec {
@@ -149,8 +152,16 @@ impl PhysicalExtensionCodec for PickPhysicalCodec {
             })
             .collect::<DfResult<Vec<_>>>()?;
         let columns = wire.columns.iter().map(|&c| c as usize).collect();
-        let source = ShardSource::new(dataset, columns, filters)?;
-        Ok(scan_exec(source, groups, wire.limit.map(|l| l as usize)) as Arc<dyn ExecutionPlan>)
+        let options =
+            datafusion_proto_common::TableParquetOptions::decode(wire.parquet_options.as_slice())
+                .map_err(malformed)?;
+        let options = TableParquetOptions::try_from(&options)?;
+        let source = PickSource::new(dataset, columns, filters, options)?;
+        let limit = wire.limit.map(|l| l as usize);
+        Ok(
+            scan_exec(source, groups, limit, wire.ordered, &ctx.runtime_env())?
+                as Arc<dyn ExecutionPlan>,
+        )
     }
 
     fn try_encode(
@@ -159,7 +170,7 @@ impl PhysicalExtensionCodec for PickPhysicalCodec {
         buf: &mut Vec<u8>,
         _proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<()> {
-        let Some((config, source)) = shard_scan(node.as_ref()) else {
+        let Some((config, source)) = pick_scan(node.as_ref()) else {
             return not_impl_err!("not a pick scan: {}", node.name());
         };
         let groups = groups_of(config)?;
@@ -187,14 +198,19 @@ impl PhysicalExtensionCodec for PickPhysicalCodec {
             })
             .collect();
         let filters = LogicalExprList {
-            expr: serialize_exprs(&source.filters, &PickLogicalCodec::default())?,
+            expr: serialize_exprs(source.filters(), &PickLogicalCodec::default())?,
         };
+        let options =
+            datafusion_proto_common::TableParquetOptions::try_from(source.parquet_options())
+                .map_err(malformed)?;
         ScanWire {
-            dataset: Some(dataset_to_wire(&source.dataset, &shards)?),
-            columns: source.columns.iter().map(|&c| c as u32).collect(),
+            dataset: Some(dataset_to_wire(source.dataset(), &shards)?),
+            columns: source.columns().iter().map(|&c| c as u32).collect(),
             filters: filters.encode_to_vec(),
             groups,
             limit: config.limit.map(|l| l as u64),
+            parquet_options: options.encode_to_vec(),
+            ordered: is_ordered(config),
         }
         .encode(buf)
         .map_err(malformed)

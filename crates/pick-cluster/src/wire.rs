@@ -10,10 +10,10 @@ use datafusion::common::{DataFusionError, Result as DfResult};
 use datafusion_proto::protobuf::Schema as SchemaProto;
 use prost::Message;
 
-use crate::dataset::decode::TableLayout;
-use crate::dataset::{Dataset, InferRows, ReadOptions, Shard, ShardFormat};
-use crate::error::PickError;
-use crate::store;
+use pick_engine::PickError;
+use pick_engine::dataset::decode::TableLayout;
+use pick_engine::dataset::{Dataset, InferRows, ReadOptions, Shard, ShardFormat};
+use pick_engine::store;
 
 #[derive(Clone, PartialEq, Message)]
 pub struct DatasetWire {
@@ -63,6 +63,13 @@ pub struct ScanWire {
     pub groups: Vec<GroupWire>,
     #[prost(uint64, optional, tag = "5")]
     pub limit: Option<u64>,
+    /// The Parquet options of the session that planned the scan, as datafusion-proto's
+    /// `TableParquetOptions`.
+    #[prost(bytes = "vec", tag = "6")]
+    pub parquet_options: Vec<u8>,
+    /// Each group is in `_row` order (the scan's output ordering).
+    #[prost(bool, tag = "7")]
+    pub ordered: bool,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -86,6 +93,18 @@ fn internal(e: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Internal(format!("pick cluster message: {e}"))
 }
 
+/// A local path as every process names it: absolute (executors do not share the client's
+/// working directory). URLs are left as they are.
+pub(crate) fn portable(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    if store::is_url(&text) {
+        return text.into_owned();
+    }
+    std::path::absolute(path)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| text.into_owned())
+}
+
 /// `dataset` with `shards` (all of its shards, or those a scan reads).
 pub fn dataset_to_wire(dataset: &Dataset, shards: &[Arc<Shard>]) -> DfResult<DatasetWire> {
     let layout = &dataset.layout;
@@ -95,7 +114,7 @@ pub fn dataset_to_wire(dataset: &Dataset, shards: &[Arc<Shard>]) -> DfResult<Dat
     );
     let schema = SchemaProto::try_from(&data)?.encode_to_vec();
     Ok(DatasetWire {
-        root: dataset.root.to_string_lossy().into_owned(),
+        root: portable(&dataset.root),
         schema,
         inferred_from: layout.inferred_from.clone(),
         skip_bad_rows: dataset.options.skip_bad_rows,
@@ -103,7 +122,7 @@ pub fn dataset_to_wire(dataset: &Dataset, shards: &[Arc<Shard>]) -> DfResult<Dat
         shards: shards
             .iter()
             .map(|s| ShardWire {
-                path: s.path.to_string_lossy().into_owned(),
+                path: portable(&s.path),
                 rel: s.rel.clone(),
                 split: s.split.clone(),
                 size: s.size,

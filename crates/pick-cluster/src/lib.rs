@@ -1,31 +1,34 @@
-//! pick on an Apache DataFusion Ballista cluster: the scheduler and executor roles with pick's
-//! functions, tables and scans, and the client session a `--cluster` command plans on.
+//! pick on an Apache DataFusion Ballista cluster, a layer above the engine: the scheduler and
+//! executor roles with pick's functions, tables and scans, and the client sessions a
+//! `--cluster` command plans on (`pick_engine::session::Cluster`).
 //!
 //! A query is planned on the client as it is locally (paths in FROM are opened there, the
 //! schema inferred once); its datasets travel inside the logical plan (`codec`, `wire`). The
-//! scheduler plans it physically: a dataset scans through `scan::ShardSource`, whose file
-//! groups Ballista cuts per task. Executors read their pieces with the local scan's code, and
-//! resolve pick's functions, and the models they name, in their own process.
+//! scheduler plans it physically with the engine's one scan, whose file groups Ballista cuts
+//! into tasks. Executors read their pieces with the same scan, and resolve pick's functions,
+//! and the models they name, in their own process. When a query ends, the client asks the
+//! scheduler for the scan counters the executors reported (`counters`).
 //!
 //! pick's functions are registered in three places, as Ballista requires: the scheduler's
 //! session builder, each executor's function registry, and the client after it connects.
 
 pub mod codec;
+mod counters;
 mod roles;
-pub mod scan;
 pub mod wire;
 
 pub use roles::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::config::SessionConfig;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionContext;
-
-use crate::error::{PickError, Result};
+use pick_engine::session::Exec;
+use pick_engine::{PickError, Result};
 
 /// Where a client's queries run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,20 +71,48 @@ impl Cluster {
             port,
         })
     }
+
+    /// Where a command's queries run for `--cluster URL`.
+    pub fn exec(url: &str) -> Result<Exec> {
+        Ok(Exec::Cluster(Arc::new(Cluster::parse(url)?)))
+    }
 }
 
-/// The session a client plans on: Ballista's planner sends what it plans to the cluster.
-/// pick's functions and tables are added by the caller (`Engine`), after this: Ballista
-/// resets a session's functions when it connects.
+#[async_trait]
+impl pick_engine::session::Cluster for Cluster {
+    async fn session(&self, partitions: usize, runtime: Arc<RuntimeEnv>) -> Result<SessionContext> {
+        client_context(self, partitions, runtime).await
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Cluster::Remote { host, port } => format!("df://{host}:{port}"),
+            Cluster::Standalone { .. } => "standalone".into(),
+        }
+    }
+}
+
+/// The session a client plans on: Ballista's planner sends what it plans to the cluster, and
+/// pick's wraps it so that the scan's counters come home when a query ends. pick's functions
+/// and tables are added by the caller (`Engine`), after this: Ballista resets a session's
+/// functions when it connects.
+///
+/// `partitions` = 0: 16 streams per scan or one per core of the client, whichever is more,
+/// which Ballista hands to executors as their slots free up.
 pub async fn client_context(
     cluster: &Cluster,
     partitions: usize,
     runtime: Arc<RuntimeEnv>,
 ) -> Result<SessionContext> {
-    let config = SessionConfig::new_with_ballista()
-        .with_target_partitions(partitions)
+    let mut config = SessionConfig::new_with_ballista()
         .with_ballista_logical_extension_codec(codec::logical_codec())
         .with_ballista_physical_extension_codec(codec::physical_codec());
+    if partitions > 0 {
+        config = config.with_target_partitions(partitions);
+    } else {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        config = config.with_target_partitions(cores.max(16));
+    }
     let ctx = match cluster {
         Cluster::Remote { host, port } => {
             let state = SessionStateBuilder::new()
@@ -97,5 +128,5 @@ pub async fn client_context(
             SessionContext::standalone_with_state(state).await?
         }
     };
-    Ok(ctx)
+    Ok(counters::bring_home(ctx))
 }

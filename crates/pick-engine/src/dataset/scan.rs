@@ -1,0 +1,574 @@
+//! The one scan of a dataset, in this process and on a cluster's executors alike: a
+//! DataFusion `DataSourceExec` whose `FileScanConfig` has `PickSource` as its file source and
+//! the pieces `partition::assign` cuts (shards, byte ranges of big shards) as its file groups.
+//!
+//! - JSON-lines and Arrow pieces are read by pick's reader thread and chunk decoder
+//!   (`source::produce`, `decode`); Parquet pieces by DataFusion's `ParquetSource`
+//!   (`parquet_read`), with the options of the session that planned the scan.
+//! - Row order is DataFusion's output ordering: over one shard, `[_row ASC]` per partition.
+//! - `LIMIT` is the config's limit, which DataFusion's file stream applies per partition.
+//! - A one-shard scan can be dealt (`dealt`): its reader hands its chunks to `n` partitions
+//!   in turn, each a file group of its own holding the same piece with its `Turn`.
+//! - Ballista cuts a stage into tasks by slicing these file groups, so a cluster runs this
+//!   very scan; its codec carries the source and the groups' pieces.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::compute::SortOptions;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::config::TableParquetOptions;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileOpenFuture, FileOpener, FileScanConfig, FileScanConfigBuilder, FileSource,
+};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
+use datafusion_datasource::morsel::{Morsel, MorselPlan, MorselPlanner, Morselizer};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::ObjectStore;
+
+use crate::dataset::decode::{Projection, Virtual};
+use crate::dataset::parquet_read::ParquetRead;
+use crate::dataset::partition::{Piece, assign};
+use crate::dataset::source::{Item, ScanContext, ScanMetrics, produce};
+use crate::dataset::{Dataset, ShardFormat};
+use crate::error::{PickError, Result};
+
+/// The scan of `dataset`'s `projection` columns, its shards pruned by `filters`, in as many
+/// partitions as the session's target (fewer when there are fewer pieces).
+pub fn plan(
+    state: &dyn Session,
+    dataset: &Arc<Dataset>,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let columns: Vec<usize> = match projection {
+        Some(p) => p.clone(),
+        None => (0..dataset.layout.schema.fields().len()).collect(),
+    };
+    let mut options = TableParquetOptions {
+        global: state.config_options().execution.parquet.clone(),
+        ..Default::default()
+    };
+    // The table's strings are Utf8 (as the JSON reader makes them); views would be cast back.
+    options.global.schema_force_view_types = false;
+    let source = PickSource::new(Arc::clone(dataset), columns, filters.to_vec(), options)?;
+    let shards = dataset.shards_for(filters);
+    let mut source = source;
+    source.scanned = shards.len();
+    let partitions = state.config().target_partitions().max(1);
+    let wants_row = source.projection.wants(Virtual::Row);
+    let groups = assign(&shards, partitions, !wants_row);
+    let ordered = wants_row && shards.len() == 1;
+    Ok(scan_exec(source, groups, limit, ordered, state.runtime_env())? as Arc<dyn ExecutionPlan>)
+}
+
+/// The plan reading `groups` (one per partition) through `source`; `ordered`: every group is
+/// in `_row` order (one shard, read in file order).
+pub fn scan_exec(
+    source: PickSource,
+    groups: Vec<Vec<Piece>>,
+    limit: Option<usize>,
+    ordered: bool,
+    runtime: &RuntimeEnv,
+) -> DfResult<Arc<DataSourceExec>> {
+    let groups: Vec<FileGroup> = groups
+        .into_iter()
+        .map(|pieces| FileGroup::new(pieces.into_iter().map(piece_file).collect()))
+        .collect();
+    let ordering = ordered
+        .then(|| source.projection.schema.index_of(Virtual::Row.name()).ok())
+        .flatten()
+        .and_then(|i| {
+            LexOrdering::new([PhysicalSortExpr::new(
+                Arc::new(PhysicalColumn::new(Virtual::Row.name(), i)),
+                SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            )])
+        });
+    let url = store_url(&source.dataset, runtime)?;
+    let config = FileScanConfigBuilder::new(url, Arc::new(source))
+        .with_file_groups(groups)
+        .with_limit(limit)
+        .with_output_ordering(ordering.into_iter().collect())
+        .build();
+    Ok(DataSourceExec::from_data_source(config))
+}
+
+/// The store the dataset's shards are in, registered with `runtime` (local files are in the
+/// one it starts with). DataFusion's Parquet reader opens files through it.
+fn store_url(dataset: &Dataset, runtime: &RuntimeEnv) -> DfResult<ObjectStoreUrl> {
+    match dataset.shards.first().and_then(|s| s.object.as_ref()) {
+        None => Ok(ObjectStoreUrl::local_filesystem()),
+        Some(object) => {
+            let url = ObjectStoreUrl::parse(&object.root)?;
+            runtime.register_object_store(url.as_ref(), Arc::clone(&object.store));
+            Ok(url)
+        }
+    }
+}
+
+/// `exec`, a one-piece scan through `PickSource`, as `n` partitions its reader deals the
+/// piece's chunks to in turn, each partition still in file order. It is what a round-robin
+/// repartition of the scan gives, without the repartition's copy (it gathers batches up to
+/// the batch size: with 3 KB rows, 8,192 of them, 24 MB moved to join 4 MB chunks). Its
+/// consumer must read every partition at once (a merge of them does): a partition left
+/// unread holds the reader, and the others, once its channel is full.
+pub(crate) fn dealt(exec: &DataSourceExec, n: usize) -> Option<Arc<DataSourceExec>> {
+    let config = exec.data_source().downcast_ref::<FileScanConfig>()?;
+    let source = config.file_source().downcast_ref::<PickSource>()?;
+    let [group] = config.file_groups.as_slice() else {
+        return None;
+    };
+    let [file] = group.files() else {
+        return None;
+    };
+    // Only pick's reader deals; DataFusion's Parquet reader reads a file whole.
+    let piece = file.extensions.get::<Piece>()?;
+    if n < 2 || source.dealer.is_some() || piece.shard.format == ShardFormat::Parquet {
+        return None;
+    }
+    let mut source = source.clone();
+    source.dealer = Some(Arc::new(Dealer::new(n)));
+    let groups = (0..n)
+        .map(|k| {
+            let mut file = file.clone();
+            file.extensions.insert(Turn(k));
+            FileGroup::new(vec![file])
+        })
+        .collect();
+    let config = FileScanConfigBuilder::from(config.clone())
+        .with_source(Arc::new(source))
+        .with_file_groups(groups)
+        .build();
+    Some(DataSourceExec::from_data_source(config))
+}
+
+/// Which of a dealt scan's partitions a file of it is.
+#[derive(Debug, Clone, Copy)]
+struct Turn(usize);
+
+/// A piece as DataFusion's file stream hands it to the source: the piece rides along.
+fn piece_file(piece: Piece) -> PartitionedFile {
+    let mut file = PartitionedFile::new(piece.shard.path.to_string_lossy(), piece.bytes());
+    file.extensions.insert(piece);
+    file
+}
+
+fn piece_of(file: &PartitionedFile) -> DfResult<Piece> {
+    file.extensions.get::<Piece>().cloned().ok_or_else(|| {
+        DataFusionError::Internal(format!(
+            "{}: a pick scan file without its piece",
+            file.object_meta.location
+        ))
+    })
+}
+
+/// The pieces of each partition of a scan through `PickSource`.
+pub fn groups_of(config: &FileScanConfig) -> DfResult<Vec<Vec<Piece>>> {
+    config
+        .file_groups
+        .iter()
+        .map(|group| group.files().iter().map(piece_of).collect())
+        .collect()
+}
+
+/// Whether `config`'s partitions are each in `_row` order.
+pub fn is_ordered(config: &FileScanConfig) -> bool {
+    !config.output_ordering.is_empty()
+}
+
+/// Reads a dataset's pieces, the projection's columns of each.
+#[derive(Clone)]
+pub struct PickSource {
+    dataset: Arc<Dataset>,
+    /// Indices into the table's columns.
+    columns: Vec<usize>,
+    filters: Vec<Expr>,
+    parquet_options: TableParquetOptions,
+    projection: Projection,
+    table: TableSchema,
+    parquet: Option<Arc<ParquetRead>>,
+    dealer: Option<Arc<Dealer>>,
+    /// Shards the scan reads (those its filters do not prune).
+    scanned: usize,
+    metrics: ExecutionPlanMetricsSet,
+    counters: ScanMetrics,
+}
+
+impl fmt::Debug for PickSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PickSource")
+            .field("root", &self.dataset.root)
+            .field("columns", &self.projection.column_names())
+            .finish()
+    }
+}
+
+impl PickSource {
+    pub fn new(
+        dataset: Arc<Dataset>,
+        columns: Vec<usize>,
+        filters: Vec<Expr>,
+        parquet_options: TableParquetOptions,
+    ) -> DfResult<Self> {
+        let projection =
+            Projection::new(&dataset.layout, Some(&columns)).map_err(PickError::into_datafusion)?;
+        // The source gives the projected columns itself; DataFusion sees them as the file's.
+        let table = TableSchema::from(Arc::clone(&projection.schema));
+        let parquet = dataset
+            .shards
+            .iter()
+            .any(|s| s.format == ShardFormat::Parquet)
+            .then(|| {
+                ParquetRead::new(
+                    &dataset.layout,
+                    &projection,
+                    &filters,
+                    parquet_options.clone(),
+                )
+            })
+            .transpose()?
+            .map(Arc::new);
+        // One set of metrics shows the scan's counters and the Parquet reader's.
+        let metrics = parquet
+            .as_ref()
+            .map_or_else(ExecutionPlanMetricsSet::new, |p| p.metrics().clone());
+        let counters = ScanMetrics::new(&metrics);
+        Ok(PickSource {
+            columns,
+            filters,
+            parquet_options,
+            projection,
+            table,
+            parquet,
+            dealer: None,
+            scanned: dataset.shards.len(),
+            dataset,
+            metrics,
+            counters,
+        })
+    }
+
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.dataset
+    }
+
+    /// Indices into the table's columns.
+    pub fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    /// The filters the scan was planned with (they prune Parquet row groups).
+    pub fn filters(&self) -> &[Expr] {
+        &self.filters
+    }
+
+    pub fn parquet_options(&self) -> &TableParquetOptions {
+        &self.parquet_options
+    }
+
+    fn opener(&self, config: &FileScanConfig) -> PickOpener {
+        PickOpener {
+            schema: Arc::clone(&self.projection.schema),
+            ctx: self.context(),
+            dealer: self.dealer.clone(),
+            decoders: decoders_per(config.file_groups.len()),
+        }
+    }
+
+    fn context(&self) -> Arc<ScanContext> {
+        Arc::new(
+            self.dataset
+                .scan_context(self.projection.clone(), self.counters.clone()),
+        )
+    }
+}
+
+impl FileSource for PickSource {
+    fn create_file_opener(
+        &self,
+        _object_store: Arc<dyn ObjectStore>,
+        base_config: &FileScanConfig,
+        _partition: usize,
+    ) -> DfResult<Arc<dyn FileOpener>> {
+        Ok(Arc::new(self.opener(base_config)))
+    }
+
+    fn create_morselizer(
+        &self,
+        object_store: Arc<dyn ObjectStore>,
+        base_config: &FileScanConfig,
+        partition: usize,
+    ) -> DfResult<Box<dyn Morselizer>> {
+        let parquet = match &self.parquet {
+            Some(read) => Some((Arc::clone(read), read.morselizer(object_store, partition)?)),
+            None => None,
+        };
+        Ok(Box::new(PickMorselizer {
+            lines: self.opener(base_config),
+            parquet,
+        }))
+    }
+
+    fn table_schema(&self) -> &TableSchema {
+        &self.table
+    }
+
+    fn with_batch_size(&self, _batch_size: usize) -> Arc<dyn FileSource> {
+        // Chunks decode to batches of their own size (4 MB of text).
+        Arc::new(self.clone())
+    }
+
+    fn metrics(&self) -> &ExecutionPlanMetricsSet {
+        &self.metrics
+    }
+
+    fn file_type(&self) -> &str {
+        "pick"
+    }
+
+    fn fmt_extra(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            ", root={}, shards={}{}, columns=[{}]",
+            self.dataset.root.display(),
+            self.scanned,
+            if self.dealer.is_some() {
+                " (dealt)"
+            } else {
+                ""
+            },
+            self.projection.column_names()
+        )
+    }
+
+    /// Pieces are cut on line boundaries by `partition::assign`; DataFusion's byte-range
+    /// repartitioning would cut lines.
+    fn supports_repartitioning(&self) -> bool {
+        false
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+}
+
+/// JSON-lines and Arrow pieces through pick's reader, Parquet pieces through DataFusion's.
+struct PickMorselizer {
+    lines: PickOpener,
+    parquet: Option<(Arc<ParquetRead>, Box<dyn Morselizer>)>,
+}
+
+impl fmt::Debug for PickMorselizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PickMorselizer").finish_non_exhaustive()
+    }
+}
+
+impl Morselizer for PickMorselizer {
+    fn plan_file(&self, file: PartitionedFile) -> DfResult<Box<dyn MorselPlanner>> {
+        let piece = piece_of(&file)?;
+        if piece.shard.format != ShardFormat::Parquet {
+            let stream = self.lines.stream(&file, piece);
+            return Ok(Box::new(Ready(Some(stream))));
+        }
+        let Some((read, morselizer)) = &self.parquet else {
+            return Err(DataFusionError::Internal(format!(
+                "{}: a Parquet piece in a scan planned without Parquet",
+                piece.shard.path.display()
+            )));
+        };
+        read.plan_piece(morselizer.as_ref(), &self.lines.ctx, &piece)
+    }
+}
+
+/// A piece whose stream is already open (pick's reader runs on a thread of its own): one
+/// planner, one morsel.
+struct Ready(Option<BoxStream<'static, DfResult<RecordBatch>>>);
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ready")
+    }
+}
+
+impl MorselPlanner for Ready {
+    fn plan(self: Box<Self>) -> DfResult<Option<MorselPlan>> {
+        Ok(Some(
+            MorselPlan::new().with_morsels(vec![self as Box<dyn Morsel>]),
+        ))
+    }
+}
+
+impl Morsel for Ready {
+    fn into_stream(self: Box<Self>) -> BoxStream<'static, DfResult<RecordBatch>> {
+        self.0.unwrap_or_else(|| futures::stream::empty().boxed())
+    }
+}
+
+struct PickOpener {
+    schema: SchemaRef,
+    ctx: Arc<ScanContext>,
+    dealer: Option<Arc<Dealer>>,
+    decoders: usize,
+}
+
+impl PickOpener {
+    /// The rows of `file`'s piece (its turn of them, in a dealt scan).
+    fn stream(
+        &self,
+        file: &PartitionedFile,
+        piece: Piece,
+    ) -> BoxStream<'static, DfResult<RecordBatch>> {
+        let ctx = Arc::clone(&self.ctx);
+        let schema = Arc::clone(&self.schema);
+        match (&self.dealer, file.extensions.get::<Turn>()) {
+            (Some(dealer), Some(turn)) => {
+                let rx = dealer.take(turn.0, &ctx, piece);
+                decode_stream(ctx, rx, self.decoders, schema).boxed()
+            }
+            _ => stream_pieces(ctx, vec![piece], self.decoders, schema).boxed(),
+        }
+    }
+}
+
+impl FileOpener for PickOpener {
+    fn open(&self, file: PartitionedFile) -> DfResult<FileOpenFuture> {
+        let piece = piece_of(&file)?;
+        let stream = self.stream(&file, piece);
+        Ok(Box::pin(async move { Ok(stream) }))
+    }
+}
+
+/// Chunks each of `partitions` decodes at once: the cores shared among them.
+fn decoders_per(partitions: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.div_ceil(partitions.max(1)).max(1)
+}
+
+type ItemReceiver = async_channel::Receiver<Result<Item>>;
+
+/// The receiving ends of a dealt scan's current reading, taken by its partitions as they are
+/// opened. A partition opened again starts a new reading.
+#[derive(Debug)]
+struct Dealer {
+    receivers: std::sync::Mutex<Vec<Option<ItemReceiver>>>,
+}
+
+impl Dealer {
+    fn new(n: usize) -> Dealer {
+        Dealer {
+            receivers: std::sync::Mutex::new(vec![None; n]),
+        }
+    }
+
+    fn take(&self, partition: usize, ctx: &Arc<ScanContext>, piece: Piece) -> ItemReceiver {
+        let mut slots = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
+        if slots[partition].is_none() {
+            let (senders, receivers): (Vec<_>, Vec<_>) =
+                (0..slots.len()).map(|_| async_channel::bounded(2)).unzip();
+            *slots = receivers.into_iter().map(Some).collect();
+            let ctx = Arc::clone(ctx);
+            std::thread::spawn(move || {
+                // A partition whose consumer stopped (a limit reached) is passed over; the
+                // reading ends when no partition is left.
+                let turn = std::cell::RefCell::new((vec![true; senders.len()], 0));
+                produce(&ctx, std::slice::from_ref(&piece), &|item| {
+                    let (open, next) = &mut *turn.borrow_mut();
+                    deal(&senders, open, next, item)
+                });
+            });
+        }
+        slots[partition].take().expect("a receiver was just made")
+    }
+}
+
+/// The rows of `pieces`, read in order on a reader thread of their own and decoded
+/// `decoders` chunks at a time.
+fn stream_pieces(
+    ctx: Arc<ScanContext>,
+    pieces: Vec<Piece>,
+    decoders: usize,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
+    let (tx, rx) = async_channel::bounded(2 * decoders + 2);
+    let reader_ctx = Arc::clone(&ctx);
+    std::thread::spawn(move || {
+        produce(&reader_ctx, &pieces, &|item| tx.send_blocking(item).is_ok());
+    });
+    decode_stream(ctx, rx, decoders, schema)
+}
+
+/// Sends `item` to the next open partition in turn; false once none is open.
+fn deal(
+    senders: &[async_channel::Sender<Result<Item>>],
+    open: &mut [bool],
+    next: &mut usize,
+    item: Result<Item>,
+) -> bool {
+    let mut item = item;
+    for _ in 0..senders.len() {
+        let at = *next;
+        *next = (at + 1) % senders.len();
+        if !open[at] {
+            continue;
+        }
+        match senders[at].send_blocking(item) {
+            Ok(()) => return true,
+            Err(async_channel::SendError(back)) => {
+                open[at] = false;
+                item = back;
+            }
+        }
+    }
+    false
+}
+
+/// The batches of the items on `rx`, decoded `decoders` at a time, in order.
+fn decode_stream(
+    ctx: Arc<ScanContext>,
+    rx: ItemReceiver,
+    decoders: usize,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
+    if decoders <= 1 {
+        let stream = rx.map(move |item| {
+            item.and_then(|i| ctx.decode(i))
+                .map_err(PickError::into_datafusion)
+        });
+        return Box::pin(RecordBatchStreamAdapter::new(schema, stream));
+    }
+    let stream = rx
+        .map(move |item| {
+            let ctx = Arc::clone(&ctx);
+            tokio::task::spawn_blocking(move || item.and_then(|i| ctx.decode(i)))
+        })
+        .buffered(decoders)
+        .map(|joined| match joined {
+            Ok(r) => r.map_err(PickError::into_datafusion),
+            Err(e) => Err(DataFusionError::External(Box::new(e))),
+        });
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
+}
