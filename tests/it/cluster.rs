@@ -363,3 +363,77 @@ fn a_cluster_reads_datasets_and_models_from_an_object_store() {
         .count();
     assert!(fetched >= 1, "no executor cached the model");
 }
+
+/// 240 shards with three unreadable rows among them: with `--skip-bad-rows` the cluster's
+/// executors skip those rows, and the client reports them as a local run does, for a query
+/// and for a whole-dataset command, with the same answer and the same files.
+#[test]
+fn a_cluster_reports_the_bad_rows_it_skips_as_a_local_run_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("many");
+    std::fs::create_dir_all(&data).unwrap();
+    for shard in 0..240 {
+        let mut text = String::new();
+        for row in 0..5 {
+            text.push_str(&format!(
+                "{{\"id\":\"{shard}-{row}\",\"text\":\"row {row} of shard {shard}\"}}\n"
+            ));
+            if row == 2 && [7, 100, 201].contains(&shard) {
+                text.push_str("{\"id\": \"broken\", \"text\": \n");
+            }
+        }
+        std::fs::write(data.join(format!("part-{shard:03}.jsonl")), text).unwrap();
+    }
+    let cluster = cluster(tmp.path(), 2, "120");
+    let query = format!(
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM '{}'",
+        s(&data)
+    );
+    let run = |args: &[&str], on_cluster: bool| {
+        let mut all = args.to_vec();
+        if on_cluster {
+            all.extend(["--cluster", &cluster.url]);
+        }
+        let o = pick(&all);
+        assert!(o.status.success(), "pick {all:?}: {}", stderr(&o));
+        let skipped: Vec<String> = stderr(&o)
+            .lines()
+            .filter(|l| l.starts_with("skipped"))
+            .map(str::to_string)
+            .collect();
+        (stdout(&o), skipped)
+    };
+    let sql = ["sql", "-f", "csv", "--skip-bad-rows", &query];
+    let local = run(&sql, false);
+    assert_eq!(local.0, "n,ids\n1200,1200\n");
+    assert_eq!(local.1.len(), 1, "{local:?}");
+    assert!(local.1[0].starts_with("skipped 3 bad rows"), "{local:?}");
+    assert_eq!(run(&sql, true), local);
+
+    // Shard for shard (one job each, for now): the first ten shards, one bad row.
+    let few = tmp.path().join("few");
+    std::fs::create_dir_all(&few).unwrap();
+    for shard in 0..10 {
+        let name = format!("part-{shard:03}.jsonl");
+        std::fs::copy(data.join(&name), few.join(&name)).unwrap();
+    }
+    let export = |tag: &str, on_cluster: bool| {
+        let out = tmp.path().join(tag);
+        let args = [
+            "export",
+            "-i",
+            s(&few),
+            "-o",
+            s(&out),
+            "-f",
+            "jsonl",
+            "--skip-bad-rows",
+        ];
+        let (_, skipped) = run(&args, on_cluster);
+        (skipped, crate::common::files_under(&out))
+    };
+    let local = export("local", false);
+    assert_eq!(local.0, ["skipped 1 bad row"], "{:?}", local.0);
+    assert_eq!(local.1.len(), 10);
+    assert_eq!(export("cluster", true), local);
+}

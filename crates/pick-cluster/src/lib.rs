@@ -17,7 +17,7 @@ mod counters;
 mod roles;
 pub mod wire;
 
-pub use roles::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
+pub use roles::{ExecutorOptions, SchedulerOptions, log_to_stderr, run_executor, run_scheduler};
 
 use std::sync::Arc;
 

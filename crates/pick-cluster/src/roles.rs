@@ -30,6 +30,21 @@ use pick_engine::{PickError, Result};
 use crate::Cluster;
 use crate::codec::{logical_codec, physical_codec};
 
+/// The scheduler's and executors' logs on stderr, filtered by `RUST_LOG` (`info` when unset,
+/// `warn` with `--quiet`): executors joining and leaving, jobs and their stages, task failures.
+pub fn log_to_stderr(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(if quiet { "warn" } else { "info" }));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .finish()
+        .try_init();
+}
+
 fn failed(role: &str, e: impl std::fmt::Display) -> PickError {
     PickError::Failed(format!("{role}: {e}"))
 }

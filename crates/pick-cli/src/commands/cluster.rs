@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use pick_cluster::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
+use pick_cluster::{ExecutorOptions, SchedulerOptions, log_to_stderr, run_executor, run_scheduler};
 use pick_engine::Result;
 
 use crate::args::Globals;
@@ -59,6 +59,7 @@ pub struct ExecutorArgs {
 }
 
 pub async fn run(cmd: ClusterCommand, g: Globals) -> Result<()> {
+    log_to_stderr(g.quiet);
     match cmd {
         ClusterCommand::Scheduler(args) => {
             if !g.quiet {

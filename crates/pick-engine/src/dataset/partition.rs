@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::dataset::discover::{Codec, Shard, ShardFormat};
 
-/// What one partition reads in one go: a whole shard, or the lines beginning in a byte range
-/// of an uncompressed JSON-lines shard.
+/// What one partition reads in one go: a whole shard, or a byte range of a shard: the lines
+/// beginning in it (uncompressed JSON lines), the row groups whose middle lies in it (Parquet).
 #[derive(Debug, Clone)]
 pub struct Piece {
     pub shard: Arc<Shard>,
@@ -39,8 +39,8 @@ impl Piece {
 const MIN_RANGE_BYTES: u64 = 32 << 20;
 
 /// `shards` dealt to at most `partitions` partitions, none empty (one empty partition when
-/// there are no shards). Uncompressed JSON-lines shards bigger than an even share are cut
-/// into ranges on line boundaries when `split` (the caller does not need `_row`, which a
+/// there are no shards). Uncompressed JSON-lines and Parquet shards bigger than an even share
+/// are cut into byte ranges when `split` (the caller does not need `_row`, which a JSON-lines
 /// range cannot number without reading what precedes it). Pieces go largest first to the
 /// least loaded partition; each partition then reads its pieces in dataset order.
 pub fn assign(shards: &[Arc<Shard>], partitions: usize, split: bool) -> Vec<Vec<Piece>> {
@@ -49,8 +49,11 @@ pub fn assign(shards: &[Arc<Shard>], partitions: usize, split: bool) -> Vec<Vec<
     let share = total.div_ceil(partitions as u64).max(MIN_RANGE_BYTES);
     let mut pieces = Vec::new();
     for shard in shards {
-        let plain = shard.format == ShardFormat::JsonLines(Codec::Plain);
-        if split && partitions > 1 && plain && shard.size > share {
+        let cuttable = matches!(
+            shard.format,
+            ShardFormat::JsonLines(Codec::Plain) | ShardFormat::Parquet
+        );
+        if split && partitions > 1 && cuttable && shard.size > share {
             let n = shard.size.div_ceil(share);
             let step = shard.size.div_ceil(n);
             for k in 0..n {
@@ -161,5 +164,12 @@ mod tests {
         assert_eq!(assign(&[zst], 4, true).len(), 1);
         let small = shard("small.jsonl", 30 << 20, Codec::Plain);
         assert_eq!(assign(&[small], 4, true).len(), 1);
+        // Parquet too: its reader reads the row groups whose middle lies in a range.
+        let parquet = Arc::new(Shard {
+            format: ShardFormat::Parquet,
+            ..(*shard("big.parquet", 200 << 20, Codec::Plain)).clone()
+        });
+        assert_eq!(assign(std::slice::from_ref(&parquet), 4, true).len(), 4);
+        assert_eq!(assign(&[parquet], 4, false).len(), 1);
     }
 }
