@@ -104,3 +104,18 @@ for q in scan score; do
     python3 -c "s=$s; r=$rows; ref=$ref; print(f'| $q | $label | {s:.2f} | {r/s:,.0f} | {s/ref:.2f}x |')"
   done
 done
+
+# Per-task overhead: TINY one-row shards (1,000 by default), count(*) locally and on the
+# two executors; the cluster's extra time over the local run, per shard.
+TINY=${TINY:-1000}
+tiny=$CACHE/tiny-$TINY
+if [ ! -d "$tiny" ]; then
+  mkdir -p "$tiny.tmp"
+  for i in $(seq -w 1 "$TINY"); do echo "{\"id\":\"$i\",\"text\":\"row $i\"}" > "$tiny.tmp/part-$i.jsonl"; done
+  mv "$tiny.tmp" "$tiny"
+fi
+tiny_q="SELECT count(*) AS n FROM '$tiny'"
+tl=$(best "$TINY" "$PICK" sql -q -f csv "$tiny_q")
+tc=$(best "$TINY" "$PICK" sql -q -f csv "$tiny_q" --cluster "$url")
+echo
+python3 -c "tl=$tl; tc=$tc; n=$TINY; print(f'{n:,} one-row shards, count(*): local pick {tl:.2f} s, cluster (2 executors × 1 slot) {tc:.2f} s; {1000*(tc-tl)/n:.2f} ms per shard over local, {1000*tc/n:.2f} ms per shard in all')"

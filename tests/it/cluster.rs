@@ -28,13 +28,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn spawn(args: &[&str], env: &[(&str, &str)]) -> Running {
+/// `pick args`, its log (stderr, `RUST_LOG=info`) in `log`.
+fn spawn(args: &[&str], env: &[(&str, &str)], log: &Path) -> Running {
     Running(
         Command::new(env!("CARGO_BIN_EXE_pick"))
             .args(args)
             .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(log).expect("a log file"))
             .spawn()
             .expect("pick starts"),
     )
@@ -80,6 +82,7 @@ fn cluster_with(work: &Path, n: usize, timeout: &str, env: &[(&str, &str)]) -> C
             timeout,
         ],
         env,
+        &work.join("scheduler.log"),
     );
     wait_listening(port);
     let url = format!("df://127.0.0.1:{port}");
@@ -105,6 +108,7 @@ fn cluster_with(work: &Path, n: usize, timeout: &str, env: &[(&str, &str)]) -> C
                     s(&dir),
                 ],
                 &env,
+                &work.join(format!("executor-{i}.log")),
             );
             wait_listening(port);
             e
@@ -285,7 +289,21 @@ fn a_killed_executor_never_gives_a_wrong_answer() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Killed while it runs a task: its log shows more tasks received than finished.
+    let log = tmp.path().join("executor-1.log");
+    let running = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.matches("Received task").count() > text.matches("Finished task").count()
+    };
+    let waiting = Instant::now();
+    while !running() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "executor 1 never ran a task: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let victim = cluster.executors.pop().unwrap();
     drop(victim);
     let start = Instant::now();

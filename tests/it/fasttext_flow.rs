@@ -438,3 +438,108 @@ fn parquet_shards_stay_parquet_with_the_prediction_in_metadata() {
     // The scores of the JSON run (197 of 243 called pos), every other field kept.
     assert_eq!(counts.lines().nth(1), Some("243,197,243,243"), "{counts}");
 }
+
+/// Two models in one pass: every row gains both predictions, each the one a run with that
+/// model alone writes.
+#[test]
+fn several_models_score_in_one_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = samples().join("test");
+    let binary = samples().join("fasttext/binary");
+    let five = samples().join("fasttext/five-ova");
+    let infer = |out: &str, models: &[(&std::path::Path, &str)]| {
+        let dir = tmp.path().join(out);
+        let mut args = vec!["-q", "infer-fasttext", "-i", s(&input), "-o", s(&dir)];
+        for (m, c) in models {
+            args.extend(["-m", s(m), "-c", c]);
+        }
+        args.extend(["--normalizer", "ultrafine"]);
+        pick_ok(&args);
+        dir
+    };
+    let both = infer("both", &[(&binary, "q"), (&five, "stars")]);
+    let alone_q = infer("q", &[(&binary, "q")]);
+    let alone_stars = infer("stars", &[(&five, "stars")]);
+    let column = |dir: &std::path::Path, key: &str| {
+        pick_ok(&[
+            "sql",
+            "-f",
+            "jsonl",
+            &format!(
+                "SELECT id, o.metadata.{key} AS p FROM '{}' o ORDER BY id",
+                s(dir)
+            ),
+        ])
+    };
+    let q = column(&both, "q");
+    assert_eq!(q.lines().count(), 243, "{q}");
+    assert_eq!(q, column(&alone_q, "q"));
+    assert_eq!(column(&both, "stars"), column(&alone_stars, "stars"));
+    // Other metadata stays.
+    let kept = pick_ok(&[
+        "sql",
+        "-f",
+        "csv",
+        &format!(
+            "SELECT count(o.metadata.code_quality.score) AS n FROM '{}' o",
+            s(&both)
+        ),
+    ]);
+    assert_eq!(kept, "n\n243\n");
+
+    // The text is normalized once per row for both models: DataFusion plans the shared
+    // expression once (as the pass's statement writes it, `--show-sql`).
+    let plan = pick_ok(&[
+        "sql",
+        "-f",
+        "csv",
+        &format!(
+            "EXPLAIN SELECT json_set(json_set(_json, fasttext_predict('{b}', normalize(text, 'ultrafine')), \
+             'metadata', 'q'), fasttext_predict('{f}', normalize(text, 'ultrafine')), 'metadata', 'stars') \
+             FROM '{i}' ORDER BY _row",
+            b = s(&binary),
+            f = s(&five),
+            i = s(&input)
+        ),
+    ]);
+    let physical = &plan[plan.find("physical_plan").expect("a physical plan")..];
+    // Evaluated expressions name their input columns by index (`text@0`).
+    assert_eq!(physical.matches("normalize(text@").count(), 1, "{plan}");
+
+    // One name per model, and never two models under one key.
+    let o = crate::common::pick(&[
+        "infer-fasttext",
+        "-i",
+        s(&input),
+        "-o",
+        s(&tmp.path().join("x")),
+        "-m",
+        s(&binary),
+        "-m",
+        s(&five),
+        "-c",
+        "q",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", crate::common::stderr(&o));
+    let o = crate::common::pick(&[
+        "infer-fasttext",
+        "-i",
+        s(&input),
+        "-o",
+        s(&tmp.path().join("y")),
+        "-m",
+        s(&binary),
+        "-c",
+        "q",
+        "-m",
+        s(&five),
+        "-c",
+        "q",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", crate::common::stderr(&o));
+    assert!(
+        crate::common::stderr(&o).contains("same key"),
+        "{}",
+        crate::common::stderr(&o)
+    );
+}

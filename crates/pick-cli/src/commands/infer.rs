@@ -1,10 +1,12 @@
 //! `pick infer-fasttext` and `pick infer-model2vec`: every row gains `.metadata.<classifier>` =
 //! `{label: probability}` (bonepick §4.4), or a regressor's value. The two commands take the same
-//! flags.
+//! flags. Several `-m`/`-c` pairs score with several models in one pass over the data.
 
 use clap::{Args, ValueEnum};
 use pick_engine::Result;
-use pick_engine::pipelines::infer::{Classifier, InferFormat as Format, InferParams, run as infer};
+use pick_engine::pipelines::infer::{
+    Classifier, InferFormat as Format, InferParams, Model, run as infer,
+};
 use pick_text::Normalizer;
 
 use crate::args::{ClusterArgs, Globals};
@@ -24,13 +26,19 @@ pub enum InferFormat {
 #[derive(Debug, Args)]
 pub struct InferArgs {
     /// fastText: a directory holding model.bin, or a .bin/.ftz file. Model2Vec: a pipeline
-    /// folder, or a train-model2vec output holding model/.
-    #[arg(short = 'm', long = "model-dir", value_name = "DIR")]
-    pub model: std::path::PathBuf,
+    /// folder, or a train-model2vec output holding model/. Repeat to score with several
+    /// models in one pass, each with its own `-c`.
+    #[arg(short = 'm', long = "model-dir", value_name = "DIR", required = true)]
+    pub model: Vec<std::path::PathBuf>,
 
-    /// Key under `.metadata` for the predictions.
-    #[arg(short = 'c', long = "classifier-name", value_name = "NAME")]
-    pub classifier: String,
+    /// Key under `.metadata` for the predictions (one per `-m`, in the same order).
+    #[arg(
+        short = 'c',
+        long = "classifier-name",
+        value_name = "NAME",
+        required = true
+    )]
+    pub classifier: Vec<String>,
 
     /// jq expression for the text of a row (`-tt`).
     #[arg(long = "text-expression", default_value = ".text", value_name = "JQ")]
@@ -67,12 +75,24 @@ pub async fn run(args: InferArgs, kind: Classifier, g: Globals) -> Result<()> {
         "text",
         g.quiet,
     );
+    if args.model.len() != args.classifier.len() {
+        return Err(pick_engine::PickError::Usage(format!(
+            "{} models (-m) and {} classifier names (-c): give one name per model",
+            args.model.len(),
+            args.classifier.len()
+        )));
+    }
+    let models = args
+        .model
+        .into_iter()
+        .zip(args.classifier)
+        .map(|(path, classifier)| Model { path, classifier })
+        .collect();
     let params = InferParams {
         input: args.io.input,
         output: args.io.output,
         kind,
-        model: args.model,
-        classifier: args.classifier,
+        models,
         text,
         normalizer: args.normalizer,
         max_length: args.max_length,
@@ -90,13 +110,15 @@ pub async fn run(args: InferArgs, kind: Classifier, g: Globals) -> Result<()> {
     let r = infer(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {
         report_mirrored(&r.written, "scored", &params.output);
-        eprintln!(
-            "{:.0} docs/s with {} ({} labels: {})",
-            r.written.rows as f64 / r.written.elapsed.as_secs_f64().max(1e-9),
-            r.model.display(),
-            r.labels.len(),
-            r.labels.join(" ")
-        );
+        let rate = r.written.rows as f64 / r.written.elapsed.as_secs_f64().max(1e-9);
+        for m in &r.models {
+            eprintln!(
+                "{rate:.0} docs/s with {} ({} labels: {})",
+                m.model.display(),
+                m.labels.len(),
+                m.labels.join(" ")
+            );
+        }
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! streamed (never a whole file in memory, no subprocess). The work is one SQL statement
 //! (`--show-sql`). Fixed from bonepick: texts with line breaks are scored as one document
 //! whatever the normalizer (B8). bonepick has no infer-model2vec; it takes infer-fasttext's
-//! flags and writes the same layout.
+//! flags and writes the same layout. Several models score in one pass: each row is read, and
+//! its text normalized, once, and each model's predictions go under its own key.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,8 +50,8 @@ pub struct InferParams {
     pub input: String,
     pub output: PathBuf,
     pub kind: Classifier,
-    pub model: PathBuf,
-    pub classifier: String,
+    /// Each model and the key under `.metadata` its predictions go to.
+    pub models: Vec<Model>,
     /// jq expression for the text.
     pub text: String,
     pub normalizer: Option<Normalizer>,
@@ -64,9 +65,22 @@ pub struct InferParams {
     pub exec: Exec,
 }
 
+/// One classifier of an inference pass.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub path: PathBuf,
+    pub classifier: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct InferReport {
     pub written: Mirrored,
+    pub models: Vec<ModelReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelReport {
+    pub classifier: String,
     pub model: PathBuf,
     pub labels: Vec<String>,
 }
@@ -75,14 +89,15 @@ pub struct InferReport {
 const NOT_AN_OBJECT: &str = "`metadata` object to add the predictions to (the row's `metadata` is \
                              another kind of value, which pick does not overwrite)";
 
-/// The `metadata` column with the prediction added, for columnar output.
-fn metadata_struct(dataset: &Dataset, classifier: &str, prediction: &str) -> String {
+/// The `metadata` column with each `(classifier, prediction)` added, for columnar output.
+fn metadata_struct(dataset: &Dataset, predictions: &[(&str, String)]) -> String {
     let schema = &dataset.layout.schema;
     let mut fields = Vec::new();
     if let Ok(field) = schema.field_with_name("metadata")
         && let DataType::Struct(children) = field.data_type()
     {
-        for child in children.iter().filter(|c| c.name() != classifier) {
+        let replaced = |name: &str| predictions.iter().any(|(c, _)| *c == name);
+        for child in children.iter().filter(|c| !replaced(c.name())) {
             fields.push(format!(
                 "{}, \"metadata\"[{}]",
                 field_name(child.name()),
@@ -90,14 +105,16 @@ fn metadata_struct(dataset: &Dataset, classifier: &str, prediction: &str) -> Str
             ));
         }
     }
-    fields.push(format!("{}, {prediction}", field_name(classifier)));
+    for (classifier, prediction) in predictions {
+        fields.push(format!("{}, {prediction}", field_name(classifier)));
+    }
     format!("named_struct({}) AS \"metadata\"", fields.join(", "))
 }
 
 /// The model's file or folder, its labels, and the SQL function that scores with it; the
 /// model is read (or fails) here, before anything is written.
-fn classifier(p: &InferParams) -> Result<(PathBuf, Vec<String>, &'static str)> {
-    let local = crate::store::local::materialize(&p.model)?;
+fn classifier(p: &InferParams, m: &Model) -> Result<(PathBuf, Vec<String>, &'static str)> {
+    let local = crate::store::local::materialize(&m.path)?;
     Ok(match p.kind {
         Classifier::Fasttext => {
             let model = load_fasttext(&local)?;
@@ -129,10 +146,10 @@ fn classifier(p: &InferParams) -> Result<(PathBuf, Vec<String>, &'static str)> {
 /// The model as the scoring query names it. Locally, the checked local copy. On a cluster,
 /// an object store's model is named by its URL (each executor fetches it once), the file or
 /// folder within it as locally; a local path must be one the executors see too.
-fn model_location(p: &InferParams, local: &std::path::Path) -> String {
-    let remote = p.model.to_string_lossy();
+fn model_location(p: &InferParams, m: &Model, local: &std::path::Path) -> String {
+    let remote = m.path.to_string_lossy();
     if !p.exec.is_local() && crate::store::is_url(&remote) {
-        let root = crate::store::local::materialize(&p.model).ok();
+        let root = crate::store::local::materialize(&m.path).ok();
         if let Some(rel) = root.as_deref().and_then(|r| local.strip_prefix(r).ok()) {
             let rel = rel.to_string_lossy();
             return if rel.is_empty() {
@@ -155,7 +172,22 @@ fn model_location(p: &InferParams, local: &std::path::Path) -> String {
 pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport> {
     pick_jq::Program::compile(&p.text)
         .map_err(|e| PickError::Usage(format!("--text-expression: {e}")))?;
-    let (model_path, labels, function) = classifier(p)?;
+    if p.models.is_empty() {
+        return Err(PickError::Usage("no model to score with".into()));
+    }
+    for (i, m) in p.models.iter().enumerate() {
+        if p.models[..i].iter().any(|o| o.classifier == m.classifier) {
+            return Err(PickError::Usage(format!(
+                "-c {}: two models would write their predictions under the same key",
+                m.classifier
+            )));
+        }
+    }
+    let loaded = p
+        .models
+        .iter()
+        .map(|m| classifier(p, m))
+        .collect::<Result<Vec<_>>>()?;
     let dataset = Arc::new(Dataset::open(&p.input, p.read.clone())?);
 
     let mut params = Params::default();
@@ -166,10 +198,19 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
     if let Some(norm) = p.normalizer {
         text_sql = format!("normalize({text_sql}, {})", params.str(norm.name()));
     }
-    let prediction = format!(
-        "{function}({}, {text_sql})",
-        params.str(model_location(p, &model_path))
-    );
+    // The same text expression in every prediction: DataFusion computes it once per row.
+    let predictions: Vec<(&str, String)> = p
+        .models
+        .iter()
+        .zip(&loaded)
+        .map(|(m, (path, _, function))| {
+            let location = params.str(model_location(p, m, path));
+            (
+                m.classifier.as_str(),
+                format!("{function}({location}, {text_sql})"),
+            )
+        })
+        .collect();
     // Rows of JSON shards get the prediction spliced into their own text; columnar shards (and
     // Parquet output) get a rebuilt `metadata` column.
     let all_json = dataset
@@ -203,14 +244,17 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
                 .iter()
                 .position(|n| *n == "metadata")
                 .unwrap_or(cols.len());
-            cols.insert(at, metadata_struct(&dataset, &p.classifier, &prediction));
+            cols.insert(at, metadata_struct(&dataset, &predictions));
             (ShardQuery::new(cols.join(", "), params), format)
         }
         None => {
-            let classifier = params.str(&p.classifier);
             // json_set gives NULL where the row's `metadata` is a value of its own (a string, a
             // number, a list): that row is an error naming it, never a row without its metadata.
-            let set = format!("json_set(_json, {prediction}, 'metadata', {classifier})");
+            let mut set = "_json".to_string();
+            for (classifier, prediction) in &predictions {
+                let key = params.str(*classifier);
+                set = format!("json_set({set}, {prediction}, 'metadata', {key})");
+            }
             let row = required_value(&mut params, &dataset, &set, NOT_AN_OBJECT);
             let select = format!("{row} AS _json");
             let format = match p.format {
@@ -238,7 +282,15 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
     out.commit()?;
     Ok(InferReport {
         written,
-        model: model_path,
-        labels,
+        models: p
+            .models
+            .iter()
+            .zip(loaded)
+            .map(|(m, (model, labels, _))| ModelReport {
+                classifier: m.classifier.clone(),
+                model,
+                labels,
+            })
+            .collect(),
     })
 }
