@@ -146,7 +146,7 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
     pick_ok(&["export", "-q", "-i", s(&samples()), "-o", s(&pq)]);
     let cluster = cluster(tmp.path(), 2, "120");
     let model = samples().join("fasttext/binary");
-    for dataset in [samples(), pq] {
+    for dataset in [samples(), pq.clone()] {
         let scoring = format!(
             "SELECT _split, count(*) AS n, \
              count(*) FILTER (WHERE fasttext_score('{m}', normalize(text, 'ultrafine'), 'pos') > 0.5) AS positive, \
@@ -194,6 +194,38 @@ fn a_cluster_of_processes_answers_as_the_local_engine() {
         &[&infer[..], &["--normalizer", "ultrafine"]].concat(),
         url,
         Some(&scored),
+    );
+    same_on_cluster(
+        &[
+            "normalize-dataset",
+            "-q",
+            "-i",
+            data,
+            "-t",
+            "text",
+            "-l",
+            "id",
+        ],
+        url,
+        Some(&tmp.path().join("normalized")),
+    );
+    // Parquet shards: their transformed rows become Parquet with their own columns, written
+    // by the executors.
+    let pq_dir = tmp.path().join("parquet");
+    let transform = [
+        "transform-dataset",
+        "-q",
+        "-i",
+        s(&pq_dir),
+        "-t",
+        "{text: .text, n: (.text | length)}",
+        "-l",
+        "{score: .metadata.code_quality.score}",
+    ];
+    let transformed = same_on_cluster(&transform, url, Some(&tmp.path().join("transformed")));
+    assert!(
+        transformed.keys().all(|k| k.ends_with(".parquet")),
+        "{transformed:?}"
     );
     let where_ = "metadata.code_quality.score >= 3";
     let export = ["export", "-q", "-i", data, "-f", "jsonl", "--where", where_];
@@ -332,7 +364,7 @@ fn a_killed_executor_never_gives_a_wrong_answer() {
 /// each executor reads its pieces and fetches the model into its own cache.
 #[test]
 fn a_cluster_reads_datasets_and_models_from_an_object_store() {
-    use crate::object_store::{bucket, moto, put_dir};
+    use crate::object_store::{bucket, get_dir, moto, output, put_dir};
     let tmp = tempfile::tempdir().unwrap();
     let b = bucket("cluster");
     put_dir(&samples(), &b, "samples");
@@ -380,11 +412,49 @@ fn a_cluster_reads_datasets_and_models_from_an_object_store() {
         })
         .count();
     assert!(fetched >= 1, "no executor cached the model");
+
+    // A whole-dataset job into the bucket: the executors write the files under a hidden
+    // prefix, the client publishes them as a local run's output.
+    let local_out = tmp.path().join("export");
+    pick_ok(&[
+        "export",
+        "-q",
+        "-i",
+        s(&samples()),
+        "-o",
+        s(&local_out),
+        "-f",
+        "jsonl",
+    ]);
+    let o = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args([
+            "export",
+            "-q",
+            "-i",
+            "s3://cluster/samples",
+            "-o",
+            "s3://cluster/exported",
+        ])
+        .args(["-f", "jsonl", "--cluster", &cluster.url])
+        .envs(env)
+        .env("PICK_CACHE_DIR", &client_cache)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        output("cluster", "exported"),
+        crate::common::files_under(&local_out)
+    );
+    let hidden: Vec<String> = get_dir("cluster", "")
+        .into_keys()
+        .filter(|k| k.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "staged objects left behind: {hidden:?}");
 }
 
 /// 240 shards with three unreadable rows among them: with `--skip-bad-rows` the cluster's
 /// executors skip those rows, and the client reports them as a local run does, for a query
-/// and for a whole-dataset command, with the same answer and the same files.
+/// and for a whole-dataset command (one job), with the same answer and the same files.
 #[test]
 fn a_cluster_reports_the_bad_rows_it_skips_as_a_local_run_does() {
     let tmp = tempfile::tempdir().unwrap();
@@ -428,19 +498,13 @@ fn a_cluster_reports_the_bad_rows_it_skips_as_a_local_run_does() {
     assert!(local.1[0].starts_with("skipped 3 bad rows"), "{local:?}");
     assert_eq!(run(&sql, true), local);
 
-    // Shard for shard (one job each, for now): the first ten shards, one bad row.
-    let few = tmp.path().join("few");
-    std::fs::create_dir_all(&few).unwrap();
-    for shard in 0..10 {
-        let name = format!("part-{shard:03}.jsonl");
-        std::fs::copy(data.join(&name), few.join(&name)).unwrap();
-    }
+    // Shard for shard, as one job whose executors write the 240 output files.
     let export = |tag: &str, on_cluster: bool| {
         let out = tmp.path().join(tag);
         let args = [
             "export",
             "-i",
-            s(&few),
+            s(&data),
             "-o",
             s(&out),
             "-f",
@@ -451,7 +515,103 @@ fn a_cluster_reports_the_bad_rows_it_skips_as_a_local_run_does() {
         (skipped, crate::common::files_under(&out))
     };
     let local = export("local", false);
-    assert_eq!(local.0, ["skipped 1 bad row"], "{:?}", local.0);
-    assert_eq!(local.1.len(), 10);
+    assert_eq!(local.0, ["skipped 3 bad rows"], "{:?}", local.0);
+    assert_eq!(local.1.len(), 240);
     assert_eq!(export("cluster", true), local);
+    // The job's scans had one partition per task slot of the cluster (two executors, one
+    // slot each), not a fixed number.
+    let log = std::fs::read_to_string(tmp.path().join("scheduler.log")).unwrap();
+    assert!(
+        log.contains("scans cut into 2 partitions, one per task slot"),
+        "{log}"
+    );
+}
+
+/// An executor killed while it writes its part of a whole-dataset job: the command completes
+/// with the local run's files, or fails with a clear error and leaves the previous output as
+/// it was, with nothing half-written beside it.
+#[test]
+fn a_killed_executor_leaves_no_half_written_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("corpus");
+    corpus(&data, 16, 1500);
+    let model = samples().join("fasttext/binary");
+    let infer = |out: &Path| {
+        vec![
+            "infer-fasttext".to_string(),
+            "-q".into(),
+            "-i".into(),
+            s(&data).into(),
+            "-m".into(),
+            s(&model).into(),
+            "-c".into(),
+            "ft".into(),
+            "--normalizer".into(),
+            "ultrafine".into(),
+            "-o".into(),
+            s(out).into(),
+        ]
+    };
+    let local_out = tmp.path().join("local");
+    let args = infer(&local_out);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    pick_ok(&refs);
+    let local = crate::common::files_under(&local_out);
+    assert_eq!(local.len(), 16);
+
+    // The output holds a previous run's files, which a failed run must leave as they were.
+    let out = tmp.path().join("scored");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("previous.jsonl"), "{\"id\":\"old\"}\n").unwrap();
+    let previous = crate::common::files_under(&out);
+
+    let mut cluster = cluster(tmp.path(), 2, "20");
+    let mut args = infer(&out);
+    args.extend([
+        "--overwrite".into(),
+        "--cluster".into(),
+        cluster.url.clone(),
+    ]);
+    let client = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = tmp.path().join("executor-1.log");
+    let running = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.matches("Received task").count() > text.matches("Finished task").count()
+    };
+    let waiting = Instant::now();
+    while !running() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "executor 1 never ran a task: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(cluster.executors.pop());
+    let o = client.wait_with_output().unwrap();
+    if o.status.success() {
+        assert_eq!(
+            crate::common::files_under(&out),
+            local,
+            "a rerun on the survivor"
+        );
+    } else {
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert_eq!(crate::common::files_under(&out), previous);
+    }
+    // No staging directory and no temporary file is left beside the output.
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

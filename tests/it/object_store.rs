@@ -153,7 +153,7 @@ fn exists(bucket: &str, key: &str) -> bool {
 }
 
 /// The objects under `bucket/prefix/`, by key relative to it, byte for byte.
-fn get_dir(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn get_dir(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
     use futures::TryStreamExt;
     use object_store::{ObjectStore, ObjectStoreExt};
     signed(bucket, async |store| {
@@ -171,7 +171,13 @@ fn get_dir(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec
                 .bytes()
                 .await
                 .unwrap();
-            let key = meta.location.as_ref()[prefix.len() + 1..].to_string();
+            let key = meta.location.as_ref();
+            let key = if prefix.is_empty() {
+                key
+            } else {
+                &key[prefix.len() + 1..]
+            };
+            let key = key.to_string();
             out.insert(key, bytes.to_vec());
         }
         out
@@ -225,7 +231,7 @@ fn assert_same(
 }
 
 /// A bucket's output without its completion marker, which a local output does not have.
-fn output(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn output(bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut files = get_dir(bucket, prefix);
     let manifest = files.remove("_SUCCESS").expect("the completion marker");
     let listed: Vec<&str> = std::str::from_utf8(&manifest).unwrap().lines().collect();

@@ -61,7 +61,8 @@ impl Globals {
 pub struct ClusterArgs {
     /// Run the query on the cluster whose scheduler is at df://HOST:PORT (`standalone`: a
     /// scheduler and an executor inside this process). Paths must be readable where the
-    /// executors run: a shared file system or an object store.
+    /// executors run: a shared file system or an object store. Commands that write a dataset
+    /// run as one job whose executors write the output there too.
     #[arg(long, value_name = "df://HOST:PORT")]
     pub cluster: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The codecs every process of a cluster installs: a client's logical plan carries its
 //! datasets (`DatasetTable`, which the scheduler plans with the one scan, as the client
-//! would), and a task's physical plan carries its scan (`PickSource` and its groups' pieces).
+//! would) and whole-dataset jobs (`MirrorWrite`), and a task's physical plan carries its scan
+//! (`PickSource` and its groups' pieces) and its writer (`MirrorWriteExec`).
 //! Everything else goes to Ballista's own codecs. pick's functions travel by name and are
 //! looked up in each process's registry.
 
@@ -26,13 +27,19 @@ use datafusion_proto::protobuf::LogicalExprList;
 use prost::Message;
 
 use datafusion::config::TableParquetOptions;
+use pick_engine::PickError;
 use pick_engine::dataset::partition::Piece;
 use pick_engine::dataset::scan::{PickSource, groups_of, is_ordered, scan_exec};
 use pick_engine::dataset::{Dataset, DatasetTable};
+use pick_engine::ops::mirror_job::{MirrorSpec, MirrorWrite, MirrorWriteExec};
 
 use crate::wire::{
     DatasetWire, GroupWire, PieceWire, ScanWire, dataset_from_wire, dataset_to_wire,
 };
+
+/// The first bytes of a mirror job's node, logical or physical (its spec follows). A scan's
+/// message, protobuf, starts with its first field's tag (0x0a), never with these.
+const MIRROR: &[u8] = b"pick-mirror-job\0";
 
 fn malformed(e: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Internal(format!("pick cluster message: {e}"))
@@ -51,11 +58,25 @@ impl LogicalExtensionCodec for PickLogicalCodec {
         inputs: &[LogicalPlan],
         ctx: &TaskContext,
     ) -> DfResult<Extension> {
-        self.ballista.try_decode(buf, inputs, ctx)
+        let Some(spec) = buf.strip_prefix(MIRROR) else {
+            return self.ballista.try_decode(buf, inputs, ctx);
+        };
+        let [input] = inputs else {
+            return Err(malformed("a mirror job without its statement"));
+        };
+        let spec = MirrorSpec::from_bytes(spec).map_err(PickError::into_datafusion)?;
+        Ok(Extension {
+            node: Arc::new(MirrorWrite::new(input.clone(), Arc::new(spec))?),
+        })
     }
 
     fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.ballista.try_encode(node, buf)
+        let Some(mirror) = node.node.as_any().downcast_ref::<MirrorWrite>() else {
+            return self.ballista.try_encode(node, buf);
+        };
+        buf.extend_from_slice(MIRROR);
+        buf.extend_from_slice(&mirror.spec.to_bytes());
+        Ok(())
     }
 
     fn try_decode_table_provider(
@@ -121,10 +142,20 @@ impl PhysicalExtensionCodec for PickPhysicalCodec {
     fn try_decode(
         &self,
         buf: &[u8],
-        _inputs: &[Arc<dyn ExecutionPlan>],
+        inputs: &[Arc<dyn ExecutionPlan>],
         ctx: &TaskContext,
         _proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if let Some(spec) = buf.strip_prefix(MIRROR) {
+            let [input] = inputs else {
+                return Err(malformed("a mirror writer without its input"));
+            };
+            let spec = MirrorSpec::from_bytes(spec).map_err(PickError::into_datafusion)?;
+            return Ok(Arc::new(MirrorWriteExec::new(
+                Arc::clone(input),
+                Arc::new(spec),
+            )));
+        }
         let wire = ScanWire::decode(buf).map_err(malformed)?;
         let dataset = Arc::new(dataset_from_wire(
             wire.dataset
@@ -170,6 +201,11 @@ impl PhysicalExtensionCodec for PickPhysicalCodec {
         buf: &mut Vec<u8>,
         _proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<()> {
+        if let Some(writer) = node.downcast_ref::<MirrorWriteExec>() {
+            buf.extend_from_slice(MIRROR);
+            buf.extend_from_slice(&writer.spec().to_bytes());
+            return Ok(());
+        }
         let Some((config, source)) = pick_scan(node.as_ref()) else {
             return not_impl_err!("not a pick scan: {}", node.name());
         };

@@ -15,6 +15,7 @@
 pub mod codec;
 mod counters;
 mod roles;
+mod slots;
 pub mod wire;
 
 pub use roles::{ExecutorOptions, SchedulerOptions, log_to_stderr, run_executor, run_scheduler};
@@ -97,8 +98,8 @@ impl pick_engine::session::Cluster for Cluster {
 /// and tables are added by the caller (`Engine`), after this: Ballista resets a session's
 /// functions when it connects.
 ///
-/// `partitions` = 0: 16 streams per scan or one per core of the client, whichever is more,
-/// which Ballista hands to executors as their slots free up.
+/// `partitions` = 0: as many partitions per scan as the cluster has task slots (the
+/// scheduler counts them when it plans a job; `slots`).
 pub async fn client_context(
     cluster: &Cluster,
     partitions: usize,
@@ -106,12 +107,12 @@ pub async fn client_context(
 ) -> Result<SessionContext> {
     let mut config = SessionConfig::new_with_ballista()
         .with_ballista_logical_extension_codec(codec::logical_codec())
-        .with_ballista_physical_extension_codec(codec::physical_codec());
-    if partitions > 0 {
-        config = config.with_target_partitions(partitions);
-    } else {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        config = config.with_target_partitions(cores.max(16));
+        .with_ballista_physical_extension_codec(codec::physical_codec())
+        .with_option_extension(slots::PickOptions { partitions });
+    match (partitions, cluster) {
+        (0, Cluster::Standalone { slots }) => config = config.with_target_partitions(*slots),
+        (0, Cluster::Remote { .. }) => {}
+        (n, _) => config = config.with_target_partitions(n),
     }
     let ctx = match cluster {
         Cluster::Remote { host, port } => {

@@ -24,6 +24,8 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionContext;
 
+use pick_engine::dataset::scan::{memory_outside_pool, set_tasks_at_once};
+use pick_engine::ops::mirror_job::query_planner;
 use pick_engine::session::{function_state, memory_limit, register_functions, runtime};
 use pick_engine::{PickError, Result};
 
@@ -61,6 +63,7 @@ pub(crate) fn scheduler_state(
         .with_config(config)
         .with_runtime_env(runtime)
         .with_optimizer_rules(ballista_default_optimizer_rules())
+        .with_query_planner(query_planner())
         .build();
     // Registered on the built state: the builder's function lists replace the defaults.
     let ctx = SessionContext::new_with_state(state);
@@ -80,6 +83,8 @@ pub struct SchedulerOptions {
 /// Runs the scheduler until the process is stopped.
 pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     let timeout = options.executor_timeout.as_secs().max(1);
+    let slots = crate::slots::Slots::default();
+    let counted = slots.clone();
     let config = SchedulerConfig {
         bind_host: options.bind.ip().to_string(),
         bind_port: options.bind.port(),
@@ -92,7 +97,9 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         expire_dead_executor_interval_seconds: (timeout / 5).max(1),
         // A job whose every executor died fails after the same wait, not Ballista's 3 minutes.
         no_executors_grace_period_seconds: timeout,
-        override_session_builder: Some(Arc::new(|config| {
+        override_config_producer: Some(Arc::new(crate::slots::config)),
+        override_session_builder: Some(Arc::new(move |config| {
+            let config = slots.partitions(config);
             scheduler_state(config, runtime().map_err(PickError::into_datafusion)?)
         })),
         override_logical_codec: Some(logical_codec()),
@@ -102,6 +109,7 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| failed("scheduler", e))?;
+    counted.watch(cluster.cluster_state());
     start_server(cluster, options.bind, Arc::new(config))
         .await
         .map_err(|e| failed("scheduler", e))
@@ -131,6 +139,14 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     };
     let registry = Arc::new(BallistaFunctionRegistry::from(&function_state()?));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let slots = if options.slots == 0 {
+        cores
+    } else {
+        options.slots
+    };
+    // Each task's decoders get the cores of one slot; what they hold is taken from the pool.
+    set_tasks_at_once(slots);
+    let pool = memory_limit().saturating_sub(memory_outside_pool(slots));
     let config = ExecutorProcessConfig {
         bind_host: options.bind.ip().to_string(),
         port: options.bind.port(),
@@ -139,11 +155,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_port: port,
         // Executors may start before the scheduler: keep trying for a while.
         scheduler_connect_timeout_seconds: 30,
-        vcores: if options.slots == 0 {
-            cores
-        } else {
-            options.slots
-        },
+        vcores: slots,
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         work_dir: options
             .work_dir
@@ -156,8 +168,8 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_logical_codec: Some(logical_codec()),
         override_physical_codec: Some(physical_codec()),
         // Shared by the task slots, as pick's own memory limit is by a local query's
-        // partitions.
-        memory_pool_size: Some(memory_limit() as u64),
+        // partitions, less what the scans hold outside it.
+        memory_pool_size: Some(pool.max(64 << 20) as u64),
         ..Default::default()
     };
     start_executor_process(Arc::new(config))

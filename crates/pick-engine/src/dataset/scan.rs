@@ -566,10 +566,34 @@ impl FileOpener for PickOpener {
     }
 }
 
-/// Chunks each of `partitions` decodes at once: the cores shared among them.
+/// Partitions of scans this process runs at once, where something other than the scan's own
+/// partition count bounds it (0: nothing does).
+static TASKS_AT_ONCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Bounds the partitions of scans this process runs at once: a cluster's executor runs as
+/// many tasks as it has slots, each a partition of some scan, so each task's decoders get the
+/// cores of one slot whatever the scan's partition count.
+pub fn set_tasks_at_once(n: usize) {
+    TASKS_AT_ONCE.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// About the most memory the scans of `tasks` partitions at once hold outside DataFusion's
+/// memory pool: each partition's queue of chunks (`2 * decoders + 2`, see `stream`), each chunk
+/// counted twice (its text, and its decoded columns).
+pub fn memory_outside_pool(tasks: usize) -> usize {
+    let queued = 2 * decoders_per(tasks) + 2;
+    tasks * queued * 2 * crate::dataset::lines::CHUNK_BYTES
+}
+
+/// Chunks each of `partitions` decodes at once: the cores shared among the partitions that
+/// run at once.
 fn decoders_per(partitions: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    cores.div_ceil(partitions.max(1)).max(1)
+    let at_once = match TASKS_AT_ONCE.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => partitions,
+        slots => partitions.min(slots),
+    };
+    cores.div_ceil(at_once.max(1)).max(1)
 }
 
 type ItemReceiver = async_channel::Receiver<Result<Item>>;

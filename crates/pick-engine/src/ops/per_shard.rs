@@ -17,9 +17,12 @@ use futures::{StreamExt, TryStreamExt};
 use crate::dataset::{Dataset, Shard, ShardFormat};
 use crate::error::{PickError, Result};
 use crate::observe::Observer;
+use crate::ops::mirror_job::{self, MirrorSpec};
+use crate::ops::shard_writer::ShardWriter;
 use crate::plan::Query;
 use crate::session::{Engine, Exec};
-use crate::write::sink::{FileSink, OutputFormat};
+use crate::write::sink::{OutputFormat, zstd_level};
+use arrow::datatypes::SchemaRef;
 
 /// A statement over table `t` (one shard at a time) as its parts; the runner writes
 /// `SELECT {select} FROM {from} [WHERE {filter}] ORDER BY _row` with the values in `params`.
@@ -56,21 +59,6 @@ impl ShardQuery {
 /// A session over one shard of `dataset`, registered as `t`.
 pub fn shard_engine(dataset: &Dataset, shard: &Arc<Shard>, partitions: usize) -> Result<Engine> {
     let engine = Engine::new(dataset.options.clone(), partitions)?;
-    engine.register_dataset("t", dataset.subset(vec![Arc::clone(shard)]))?;
-    Ok(engine)
-}
-
-/// `shard_engine`, or its query's session where `exec` says.
-async fn shard_engine_at(
-    dataset: &Dataset,
-    shard: &Arc<Shard>,
-    partitions: usize,
-    exec: &Exec,
-) -> Result<Engine> {
-    if exec.is_local() {
-        return shard_engine(dataset, shard, partitions);
-    }
-    let engine = Engine::open(dataset.options.clone(), partitions, exec).await?;
     engine.register_dataset("t", dataset.subset(vec![Arc::clone(shard)]))?;
     Ok(engine)
 }
@@ -131,11 +119,11 @@ pub struct Mirror<'a> {
     pub output: &'a Path,
     /// `None` keeps each shard's own format and file name.
     pub format: Option<OutputFormat>,
-    /// Threads per shard; 0 = all cores.
+    /// Threads per shard; 0 = all cores. On a cluster: the job's tasks; 0 = one per slot.
     pub partitions: usize,
     /// The progress bar's label.
     pub verb: &'a str,
-    /// Where each shard's query runs; this process writes.
+    /// Where the shards are read and written: this process, or a cluster (one job).
     pub exec: Exec,
 }
 
@@ -210,35 +198,56 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
 
     let bytes_in: u64 = dataset.shards.iter().map(|s| s.size).sum();
     let bar = observer.progress(bytes_in, m.verb);
-    let results: Vec<(u64, u64)> = futures::stream::iter(dataset.shards.iter().cloned())
+    let results = match &m.exec {
+        Exec::Local => mirror_here(&m, &query, &bar).await?,
+        Exec::Cluster(_) => {
+            let results = mirror_on_cluster(&m).await?;
+            bar.inc(bytes_in);
+            results
+        }
+    };
+    bar.finish();
+    Ok(Mirrored {
+        rows: results.iter().map(|r| r.0).sum(),
+        shards: dataset.shards.len(),
+        bytes_in,
+        bytes_out: results.iter().map(|r| r.1).sum(),
+        bad_rows: dataset.stats.bad_rows.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Each shard on a session of its own in this process, two at a time.
+async fn mirror_here(
+    m: &Mirror<'_>,
+    query: &Query,
+    bar: &Arc<dyn crate::observe::Progress>,
+) -> Result<Vec<(u64, u64)>> {
+    let dataset = &m.dataset;
+    futures::stream::iter(dataset.shards.iter().cloned())
         .map(|shard| {
             let (dataset, query, output, bar) = (
                 Arc::clone(dataset),
                 query.clone(),
                 PathBuf::from(m.output),
-                Arc::clone(&bar),
+                Arc::clone(bar),
             );
             let partitions = m.partitions;
             let format = m.format;
-            let exec = m.exec.clone();
             // Spawned, so each shard's writing (and compressing) runs on its own worker
             // rather than on the thread that polls them all.
             tokio::spawn(async move {
                 let (name, format) = destination(&shard, format);
                 let dest = output.join(name);
-                let engine = shard_engine_at(&dataset, &shard, partitions, &exec).await?;
+                let engine = shard_engine(&dataset, &shard, partitions)?;
                 let df = engine.query(&query).await?;
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let mut stream = df.execute_stream().await?;
-                let rows = if format == OutputFormat::Parquet && is_row_text(&schema) {
-                    rows_to_parquet(stream, &dest, partitions).await?
-                } else {
-                    let mut sink = FileSink::create(&dest, format, schema)?;
-                    while let Some(batch) = stream.try_next().await? {
-                        sink.write(&batch)?;
-                    }
-                    sink.finish()?
-                };
+                let mut writer = ShardWriter::create(&dest, format, schema, zstd_level())?;
+                while let Some(batch) = stream.try_next().await? {
+                    writer.write(&batch)?;
+                }
+                let rows = writer.finish(partitions).await?;
                 bar.inc(shard.size);
                 let written = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
                 Ok::<_, PickError>((rows, written))
@@ -252,77 +261,74 @@ pub async fn mirror(m: Mirror<'_>, observer: &dyn Observer) -> Result<Mirrored> 
         // (not with one thread asked for: then one thread it is).
         .buffer_unordered(if m.partitions == 1 { 1 } else { 2 })
         .try_collect()
-        .await?;
-    bar.finish();
-    Ok(Mirrored {
-        rows: results.iter().map(|r| r.0).sum(),
-        shards: dataset.shards.len(),
-        bytes_in,
-        bytes_out: results.iter().map(|r| r.1).sum(),
-        bad_rows: dataset.stats.bad_rows.load(Ordering::Relaxed),
-        elapsed: started.elapsed(),
-    })
+        .await
 }
 
-/// A result that is whole rows as JSON text (a lone `_json` column), as transforms give.
-fn is_row_text(schema: &arrow::datatypes::Schema) -> bool {
-    schema.fields().len() == 1 && schema.field(0).name() == "_json"
+/// The whole dataset as one cluster job, writing into `m.output`; the shards the statement
+/// left no rows of are written here, empty, as a local run writes them.
+async fn mirror_on_cluster(m: &Mirror<'_>) -> Result<Vec<(u64, u64)>> {
+    let dataset = &m.dataset;
+    let dir = m.output.to_string_lossy().into_owned();
+    let files = dataset
+        .shards
+        .iter()
+        .map(|s| {
+            let (name, format) = destination(s, m.format);
+            (s.rel.clone(), (name, format.suffix().to_string()))
+        })
+        .collect();
+    let spec = MirrorSpec {
+        dir,
+        files,
+        zstd_level: zstd_level(),
+    };
+    let written = mirror_job::run(dataset, &m.query, spec, m.partitions, &m.exec).await?;
+    let mut results = Vec::with_capacity(dataset.shards.len());
+    let mut schema = None;
+    for shard in &dataset.shards {
+        if let Some(&w) = written.get(&shard.rel) {
+            results.push(w);
+            continue;
+        }
+        let schema = match &schema {
+            Some(s) => Arc::clone(s),
+            None => {
+                let engine = Engine::new(dataset.options.clone(), 1)?;
+                engine.register_dataset("t", dataset.subset(vec![Arc::clone(shard)]))?;
+                let df = engine.query(&m.query.query()).await?;
+                let s: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+                schema.insert(s).clone()
+            }
+        };
+        let (name, format) = destination(shard, m.format);
+        let dest = m.output.join(name);
+        let writer = ShardWriter::create(&dest, format, schema, zstd_level())?;
+        let rows = writer.finish(1).await?;
+        results.push((rows, mirror_job::written_size(&dest)));
+    }
+    if !crate::store::is_url_path(m.output) {
+        // What an executor killed mid-file left (its temporary files) is not output.
+        let keep: std::collections::BTreeSet<PathBuf> = dataset
+            .shards
+            .iter()
+            .map(|s| m.output.join(destination(s, m.format).0))
+            .collect();
+        remove_unlisted(m.output, &keep)?;
+    }
+    Ok(results)
 }
 
-/// Rows given as JSON text written as Parquet with their own columns (not one text column):
-/// the shard's rows go to a hidden JSON-lines file beside `dest`, are read back as a dataset
-/// (the schema inferred from every row), and written as Parquet.
-async fn rows_to_parquet(
-    mut stream: SendableRecordBatchStream,
-    dest: &Path,
-    partitions: usize,
-) -> Result<u64> {
-    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("rows");
-    let text = dest.with_file_name(format!(".{name}.{}.rows.jsonl", std::process::id()));
-    struct Remove<'a>(&'a Path);
-    impl Drop for Remove<'_> {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(self.0);
+/// Removes every file under `dir` that is not in `keep`.
+fn remove_unlisted(dir: &Path, keep: &std::collections::BTreeSet<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| PickError::io(dir, e))? {
+        let path = entry.map_err(|e| PickError::io(dir, e))?.path();
+        if path.is_dir() {
+            remove_unlisted(&path, keep)?;
+        } else if !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(|e| PickError::io(&path, e))?;
         }
     }
-    let _remove = Remove(&text);
-    let mut sink = FileSink::create(
-        &text,
-        OutputFormat::Jsonl(crate::dataset::Codec::Plain),
-        stream.schema(),
-    )?;
-    while let Some(batch) = stream.try_next().await? {
-        sink.write(&batch)?;
-    }
-    if sink.finish()? == 0 {
-        // No rows, no columns to give them: an empty file of the one text column.
-        let sink = FileSink::create(dest, OutputFormat::Parquet, stream.schema())?;
-        return sink.finish();
-    }
-    let options = crate::dataset::ReadOptions {
-        skip_bad_rows: false,
-        infer_rows: crate::dataset::InferRows(None),
-    };
-    let rows = Dataset::open(&text.to_string_lossy(), options)?;
-    let select: Vec<String> = crate::plan::rows::fields(&rows)
-        .into_iter()
-        .map(crate::plan::ident)
-        .collect();
-    let engine = Engine::new(rows.options.clone(), partitions)?;
-    engine.register_dataset("t", rows)?;
-    let df = engine
-        .sql(&format!(
-            "SELECT {} FROM t ORDER BY _row",
-            select.join(", ")
-        ))
-        .await?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
-    let mut stream = df.execute_stream().await?;
-    let mut sink = FileSink::create(dest, OutputFormat::Parquet, schema)?;
-    while let Some(batch) = stream.try_next().await? {
-        sink.write(&batch)?;
-    }
-    sink.finish()
+    Ok(())
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub struct ExportParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
-    /// Where the shards are read and filtered; this process writes the output.
+    /// Where the shards are read, filtered and written (a cluster: one job).
     pub exec: Exec,
 }
 
@@ -39,7 +39,12 @@ pub async fn run(p: &ExportParams, observer: &dyn Observer) -> Result<Mirrored> 
     };
     let mut query = ShardQuery::new(select.join(", "), Params::default());
     query.filter = p.filter.clone();
-    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let out = OutputDir::prepare_for(
+        &p.output,
+        std::slice::from_ref(&dataset.root),
+        p.overwrite,
+        !p.exec.is_local(),
+    )?;
     let written = mirror(
         Mirror {
             dataset,

@@ -61,7 +61,7 @@ pub struct InferParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
-    /// Where the rows are scored; this process writes the output.
+    /// Where the rows are read, scored and written (a cluster: one job).
     pub exec: Exec,
 }
 
@@ -265,7 +265,12 @@ pub async fn run(p: &InferParams, observer: &dyn Observer) -> Result<InferReport
             (ShardQuery::new(select, params), format)
         }
     };
-    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let out = OutputDir::prepare_for(
+        &p.output,
+        std::slice::from_ref(&dataset.root),
+        p.overwrite,
+        !p.exec.is_local(),
+    )?;
     let written = mirror(
         Mirror {
             dataset,

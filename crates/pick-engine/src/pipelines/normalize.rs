@@ -26,6 +26,8 @@ pub struct NormalizeParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
+    /// Where the shards are read, normalized and written.
+    pub exec: Exec,
 }
 
 pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrored> {
@@ -50,7 +52,12 @@ pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrore
             }
         })
         .collect();
-    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let out = OutputDir::prepare_for(
+        &p.output,
+        std::slice::from_ref(&dataset.root),
+        p.overwrite,
+        !p.exec.is_local(),
+    )?;
     let written = mirror(
         Mirror {
             dataset,
@@ -59,7 +66,7 @@ pub async fn run(p: &NormalizeParams, observer: &dyn Observer) -> Result<Mirrore
             format: None,
             partitions: p.partitions,
             verb: "normalize",
-            exec: Exec::Local,
+            exec: p.exec.clone(),
         },
         observer,
     )

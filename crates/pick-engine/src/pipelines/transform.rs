@@ -26,6 +26,8 @@ pub struct TransformParams {
     pub read: ReadOptions,
     /// Replace a non-empty output directory.
     pub overwrite: bool,
+    /// Where the shards are read, transformed and written.
+    pub exec: Exec,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,14 +54,19 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
     // A column named `_json` is written as the row itself.
     let query = if p.read.skip_bad_rows {
         let mut q = ShardQuery::new("_json", params);
-        q.from = format!("(SELECT {rebuilt} AS _json, _row FROM t)");
+        q.from = format!("(SELECT {rebuilt} AS _json, _file, _row FROM t)");
         q.filter = Some("_json IS NOT NULL".into());
         q
     } else {
         let row = required_value(&mut params, &dataset, &rebuilt, "output of the transforms");
         ShardQuery::new(format!("{row} AS _json"), params)
     };
-    let out = OutputDir::prepare(&p.output, std::slice::from_ref(&dataset.root), p.overwrite)?;
+    let out = OutputDir::prepare_for(
+        &p.output,
+        std::slice::from_ref(&dataset.root),
+        p.overwrite,
+        !p.exec.is_local(),
+    )?;
     let written = mirror(
         Mirror {
             dataset: Arc::clone(&dataset),
@@ -68,7 +75,7 @@ pub async fn run(p: &TransformParams, observer: &dyn Observer) -> Result<Transfo
             format: None,
             partitions: p.partitions,
             verb: "transform",
-            exec: Exec::Local,
+            exec: p.exec.clone(),
         },
         observer,
     )

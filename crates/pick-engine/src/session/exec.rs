@@ -30,7 +30,8 @@ pub enum Exec {
     /// In this process.
     #[default]
     Local,
-    /// On a cluster; this process plans, and writes what the command writes.
+    /// On a cluster; this process plans, and commits what the command writes (a dataset's
+    /// shards are written by the executors, `ops::mirror_job`).
     Cluster(Arc<dyn Cluster>),
 }
 

@@ -1,5 +1,6 @@
 //! Writing to a store. Commands write their outputs locally first (the same staging as local
-//! outputs), then `publish` puts them in place:
+//! outputs), then `publish` puts them in place (a cluster's executors write theirs to a hidden
+//! prefix beside the output, which `publish_staged` puts in place the same way):
 //!
 //! - every object appears whole or not at all: a small file is one PUT, a large one a
 //!   multipart upload streamed from disk with a bounded number of parts in flight, which the
@@ -172,18 +173,54 @@ pub fn publish(staged: &Path, dest: &Remote) -> Result<()> {
     let mut files = Vec::new();
     local_files(staged, staged, &mut files)?;
     files.sort();
+    let staged = staged.to_path_buf();
+    replace(dest, &files, move |rel, to| {
+        let from = staged.join(rel);
+        Box::pin(async move { upload(&from, &to).await })
+    })
+}
+
+/// Publishes the objects under the prefix `staged` (written there by a cluster's executors)
+/// as the prefix `dest`, as `publish` does, each copied within the store; then removes them.
+pub fn publish_staged(staged: &Remote, dest: &Remote) -> Result<()> {
+    let files: Vec<String> = list(staged)?.into_iter().map(|(k, _)| k).collect();
+    let from = staged.clone();
+    replace(dest, &files, move |rel, to| {
+        let from = from.child(rel);
+        Box::pin(async move {
+            to.store
+                .copy(&from.path(), &to.path())
+                .await
+                .map_err(|e| to.error(e))
+        })
+    })?;
+    delete(staged, files)
+}
+
+/// Removes every object under the prefix `dir`.
+pub fn remove_all(dir: &Remote) -> Result<()> {
+    let keys = list(dir)?.into_iter().map(|(k, _)| k).collect();
+    delete(dir, keys)
+}
+
+/// The steps every publish takes: the marker, `files` put in place by `put_one` (its relative
+/// path, its destination), the previous output's other objects deleted, `_SUCCESS`, and the
+/// marker removed.
+fn replace<F>(dest: &Remote, files: &[String], put_one: F) -> Result<()>
+where
+    F: Fn(&str, Remote) -> futures::future::BoxFuture<'static, Result<()>> + Send + 'static,
+{
     let previous = list(dest)?;
     put(
         &dest.child(WRITING_MARKER),
         format!("pick {} is writing here\n", std::process::id()).into_bytes(),
     )?;
-    let jobs: Vec<(std::path::PathBuf, Remote)> = files
+    let jobs: Vec<futures::future::BoxFuture<'static, Result<()>>> = files
         .iter()
-        .map(|rel| (staged.join(rel), dest.child(rel)))
+        .map(|rel| put_one(rel, dest.child(rel)))
         .collect();
     block_on(async move {
         futures::stream::iter(jobs)
-            .map(|(from, to)| async move { upload(&from, &to).await })
             .buffer_unordered(FILES_IN_FLIGHT)
             .try_collect::<Vec<()>>()
             .await
@@ -195,7 +232,7 @@ pub fn publish(staged: &Path, dest: &Remote) -> Result<()> {
         .collect();
     delete(dest, stale)?;
     let mut manifest = String::new();
-    for rel in &files {
+    for rel in files {
         manifest.push_str(rel);
         manifest.push('\n');
     }

@@ -38,6 +38,20 @@ impl OutputFormat {
             OutputFormat::JsonArray => ".json",
         }
     }
+
+    /// The format of a shard whose name ends in `suffix` (the inverse of `suffix`).
+    pub fn from_suffix(suffix: &str) -> Option<OutputFormat> {
+        [
+            OutputFormat::Jsonl(Codec::Plain),
+            OutputFormat::Jsonl(Codec::Zstd),
+            OutputFormat::Jsonl(Codec::Gzip),
+            OutputFormat::Parquet,
+            OutputFormat::Csv,
+            OutputFormat::JsonArray,
+        ]
+        .into_iter()
+        .find(|f| f.suffix() == suffix)
+    }
 }
 
 /// Parquet row groups: at most this many rows, or fewer when rows are large (see `write`).
@@ -76,13 +90,13 @@ enum Compressed {
 }
 
 impl Compressed {
-    fn new(w: Base, codec: Codec) -> std::io::Result<Compressed> {
+    fn new(w: Base, codec: Codec, level: i32) -> std::io::Result<Compressed> {
         Ok(match codec {
             Codec::Plain => Compressed::Plain(w),
             Codec::Zstd => {
                 // zstd's own workers compress while rows are still being made; the output
                 // is one ordinary frame whatever their number.
-                let mut e = zstd::stream::write::Encoder::new(w, zstd_level())?;
+                let mut e = zstd::stream::write::Encoder::new(w, level)?;
                 let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
                 e.multithread(workers as u32)?;
                 Compressed::Zstd(e)
@@ -136,8 +150,19 @@ pub struct FileSink {
 
 impl FileSink {
     pub fn create(dest: &Path, format: OutputFormat, schema: SchemaRef) -> Result<FileSink> {
+        Self::create_at_level(dest, format, schema, zstd_level())
+    }
+
+    /// `create`, compressing at zstd `level` rather than the process's (a cluster's executor
+    /// writes at the level of the client that asked).
+    pub fn create_at_level(
+        dest: &Path,
+        format: OutputFormat,
+        schema: SchemaRef,
+        level: i32,
+    ) -> Result<FileSink> {
         let (pending, file) = PendingFile::create(dest)?;
-        Self::new(Box::new(file), Some(pending), dest, format, schema)
+        Self::new(Box::new(file), Some(pending), dest, format, schema, level)
     }
 
     pub fn stdout(format: OutputFormat, schema: SchemaRef) -> Result<FileSink> {
@@ -147,6 +172,7 @@ impl FileSink {
             Path::new("<stdout>"),
             format,
             schema,
+            zstd_level(),
         )
     }
 
@@ -156,12 +182,14 @@ impl FileSink {
         dest: &Path,
         format: OutputFormat,
         schema: SchemaRef,
+        level: i32,
     ) -> Result<FileSink> {
+        let level = level.clamp(1, 19);
         let file = BufWriter::with_capacity(1 << 20, base);
         let err = |e: std::io::Error| PickError::io(dest, e);
         let inner = match format {
             OutputFormat::Jsonl(codec) => Inner::Jsonl {
-                out: Compressed::new(file, codec).map_err(err)?,
+                out: Compressed::new(file, codec, level).map_err(err)?,
                 buf: Vec::with_capacity(1 << 20),
             },
             OutputFormat::JsonArray => Inner::JsonArray {
@@ -172,7 +200,7 @@ impl FileSink {
             OutputFormat::Parquet => {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(
-                        ZstdLevel::try_new(zstd_level()).expect("1..=19 is valid"),
+                        ZstdLevel::try_new(level).expect("1..=19 is valid"),
                     ))
                     .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                     .build();

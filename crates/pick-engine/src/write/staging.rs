@@ -116,6 +116,8 @@ pub struct OutputDir {
     staging: PathBuf,
     /// Where the staged output is published, for an output in a store.
     remote: Option<crate::store::Remote>,
+    /// The store prefix the output is staged under, when other machines write it.
+    staged: Option<crate::store::Remote>,
     done: bool,
 }
 
@@ -170,8 +172,42 @@ impl OutputDir {
             dest: target,
             staging,
             remote: None,
+            staged: None,
             done: false,
         })
+    }
+
+    /// `prepare`; with `shared`, for an output other machines write too (a cluster's
+    /// executors): it is staged where they can write. A local output's staging directory already is (beside the
+    /// output, on the filesystem every node must share); an output in a store is staged under
+    /// a hidden prefix beside it, in the store.
+    pub fn prepare_for(
+        dest: &Path,
+        inputs: &[PathBuf],
+        overwrite: bool,
+        shared: bool,
+    ) -> Result<OutputDir> {
+        let mut out = OutputDir::prepare(dest, inputs, overwrite)?;
+        if !shared {
+            return Ok(out);
+        }
+        let Some(remote) = out.remote.clone() else {
+            return Ok(out);
+        };
+        let _ = std::fs::remove_dir_all(&out.staging);
+        unregister(&out.staging);
+        let (parent, name) = match remote.key.rsplit_once('/') {
+            Some((p, n)) => (p.to_string(), n.to_string()),
+            None => (String::new(), remote.key.clone()),
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let hidden = format!(".{name}.pick-staging-{}-{nanos}", std::process::id());
+        let staged = remote.child_of_root(&format!("{parent}/{hidden}"));
+        out.staging = staged.display_path();
+        out.staged = Some(staged);
+        Ok(out)
     }
 
     /// An output in a store: checked there, staged in a local scratch directory, published
@@ -195,6 +231,7 @@ impl OutputDir {
             dest: remote.display_path(),
             staging: local_scratch()?,
             remote: Some(remote),
+            staged: None,
             done: false,
         })
     }
@@ -206,6 +243,11 @@ impl OutputDir {
 
     /// Moves the staging directory into place: the complete output appears at once.
     pub fn commit(mut self) -> Result<()> {
+        if let (Some(staged), Some(remote)) = (&self.staged, &self.remote) {
+            crate::store::write::publish_staged(staged, remote)?;
+            self.done = true;
+            return Ok(());
+        }
         if let Some(remote) = &self.remote {
             crate::store::write::publish(&self.staging, remote)?;
             let _ = std::fs::remove_dir_all(&self.staging);
@@ -224,6 +266,12 @@ impl OutputDir {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
+        if !self.done
+            && let Some(staged) = &self.staged
+        {
+            let _ = crate::store::write::remove_all(staged);
+            return;
+        }
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.staging);
             unregister(&self.staging);

@@ -5,7 +5,7 @@ use pick_engine::Result;
 use pick_engine::pipelines::normalize::{NormalizeParams, run as normalize};
 use pick_text::Normalizer;
 
-use crate::args::Globals;
+use crate::args::{ClusterArgs, Globals};
 use crate::commands::data::{IoArgs, report_mirrored};
 
 #[derive(Debug, Args)]
@@ -40,6 +40,9 @@ pub struct NormalizeArgs {
 
     #[command(flatten)]
     pub io: IoArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 pub async fn run(args: NormalizeArgs, g: Globals) -> Result<()> {
@@ -52,6 +55,7 @@ pub async fn run(args: NormalizeArgs, g: Globals) -> Result<()> {
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
         overwrite: args.io.overwrite,
+        exec: args.cluster.exec()?,
     };
     let done = normalize(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {

@@ -4,7 +4,7 @@ use clap::Args;
 use pick_engine::Result;
 use pick_engine::pipelines::transform::{TransformParams, run as transform};
 
-use crate::args::Globals;
+use crate::args::{ClusterArgs, Globals};
 use crate::commands::data::{IoArgs, report_mirrored};
 
 #[derive(Debug, Args)]
@@ -29,6 +29,9 @@ pub struct TransformArgs {
 
     #[command(flatten)]
     pub io: IoArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 pub async fn run(args: TransformArgs, g: Globals) -> Result<()> {
@@ -40,6 +43,7 @@ pub async fn run(args: TransformArgs, g: Globals) -> Result<()> {
         partitions: args.io.common.num_proc,
         read: args.io.common.read.options(),
         overwrite: args.io.overwrite,
+        exec: args.cluster.exec()?,
     };
     let report = transform(&params, &g.observer(args.io.common.show_sql)).await?;
     if !g.quiet {
