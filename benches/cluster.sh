@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # pick on a Ballista cluster on this host against local pick, same data, same run:
-# a scan (count(*)) and a scoring query (fastText over ultrafine-normalized text) over the
+# a scan (count(*)), a scoring query (fastText over ultrafine-normalized text), and the
+# scored copy of the corpus (`infer-fasttext`, one job whose executors write the files;
+# the cluster's files must equal the local run's) over the
 # scan corpus (benches/scan.sh's generator, 500 MB of JSON text as 16 .jsonl.zst shards by
 # default), with 1 and 2 executors of one task slot each, and local pick on 1 and 2 cores.
 #
@@ -63,6 +65,20 @@ best() {
   echo "$best"
 }
 
+# best wall seconds of RUNS runs of a command whose output is files.
+best_run() {
+  local best=""
+  for _ in $(seq "$RUNS"); do
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null
+    t1=$(date +%s.%N)
+    best=$(python3 -c "a=$t1-$t0; b='$best'; print(a if b=='' else min(a, float(b)))")
+  done
+  echo "$best"
+}
+infer=("$PICK" infer-fasttext -q -i "$corpus" -m "$model" -c ft --normalizer ultrafine --overwrite)
+
 scan_want=$("$PICK" sql -q -f csv "$scan" | tail -1)
 score_want=$("$PICK" sql -q -f csv "$score" | tail -1)
 
@@ -71,6 +87,8 @@ secs[local1,scan]=$(best "$scan_want" taskset -c 0 "$PICK" sql -q -f csv "$scan"
 secs[local1,score]=$(best "$score_want" taskset -c 0 "$PICK" sql -q -f csv "$score")
 secs[local2,scan]=$(best "$scan_want" "$PICK" sql -q -f csv "$scan")
 secs[local2,score]=$(best "$score_want" "$PICK" sql -q -f csv "$score")
+secs[local1,infer]=$(best_run taskset -c 0 "${infer[@]}" -o "$work/infer-local1")
+secs[local2,infer]=$(best_run "${infer[@]}" -o "$work/infer-local")
 
 sport=$(free_port)
 "$PICK" -q cluster scheduler --bind "127.0.0.1:$sport" & pids+=($!)
@@ -86,13 +104,16 @@ for n in 1 2; do
   sleep 1
   secs[cluster$n,scan]=$(best "$scan_want" "$PICK" sql -q -f csv "$scan" --cluster "$url")
   secs[cluster$n,score]=$(best "$score_want" "$PICK" sql -q -f csv "$score" --cluster "$url")
+  secs[cluster$n,infer]=$(best_run "${infer[@]}" -o "$work/infer-cluster$n" --cluster "$url")
+  diff -r "$work/infer-local" "$work/infer-cluster$n" >/dev/null \
+    || { echo "the cluster's infer-fasttext files differ from the local run's" >&2; exit 1; }
 done
 
 echo "corpus: $corpus ($rows rows, $(du -sh "$corpus" | cut -f1) as zstd), $(nproc) cores, best of $RUNS"
 echo
 echo "| query | run on | seconds | rows/s | vs local on as many cores |"
 echo "|---|---|---:|---:|---:|"
-for q in scan score; do
+for q in scan score infer; do
   for where in local1 cluster1 local2 cluster2; do
     s=${secs[$where,$q]}
     case $where in

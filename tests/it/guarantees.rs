@@ -625,3 +625,110 @@ fn the_external_shuffle_spills_and_splits_buckets_without_changing_the_output() 
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
+
+/// A dataset big enough that exporting it takes a while: `rows` rows of about 300 bytes.
+fn big_jsonl(dir: &Path, rows: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut text = String::with_capacity(rows * 320);
+    for i in 0..rows {
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"text\":\"{}\",\"score\":{}}}\n",
+            "words of a document ".repeat(14),
+            i % 5
+        ));
+    }
+    std::fs::write(dir.join("a.jsonl"), text).unwrap();
+}
+
+/// An output directory holding a previous run's file.
+fn previous_output(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::write(out.join("previous.jsonl"), "{\"id\":\"old\"}\n").unwrap();
+    files_under(out)
+}
+
+/// Entries beside `out` other than itself and the input: staging left behind.
+fn left_beside(out: &Path) -> Vec<String> {
+    std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// A panic (a bug, here forced by a hidden knob) is one "internal error" line and exit 101;
+/// the output keeps its previous state and no staging is left.
+#[test]
+fn a_panic_is_one_internal_error_line_and_leaves_the_output_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    big_jsonl(&data, 1000);
+    let out = tmp.path().join("out");
+    let before = previous_output(&out);
+    let o = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args([
+            "export",
+            "-q",
+            "-i",
+            s(&data),
+            "-o",
+            s(&out),
+            "-f",
+            "jsonl",
+            "--overwrite",
+        ])
+        .env("PICK_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(101), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: internal error in pick "), "{err}");
+    assert!(err.contains("this is a bug"), "{err}");
+    assert_eq!(files_under(&out), before);
+    assert!(left_beside(&out).is_empty(), "{:?}", left_beside(&out));
+}
+
+/// Ctrl-C (SIGINT) while an output is being written: exit 130, the output keeps its previous
+/// state, and the staging directory is removed.
+#[test]
+fn an_interrupted_command_exits_130_and_leaves_the_output_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    big_jsonl(&data, 400_000);
+    let out = tmp.path().join("out");
+    let before = previous_output(&out);
+    let child = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args([
+            "export",
+            "-q",
+            "-i",
+            s(&data),
+            "-o",
+            s(&out),
+            "-f",
+            "parquet",
+            "--overwrite",
+        ])
+        .args(["-p", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupted once its staging directory exists: it is writing.
+    let start = std::time::Instant::now();
+    while left_beside(&out).is_empty() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "no staging directory appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert_eq!(files_under(&out), before);
+    assert!(left_beside(&out).is_empty(), "{:?}", left_beside(&out));
+}

@@ -569,3 +569,86 @@ fn a_killed_upload_leaves_no_finished_output_and_a_rerun_completes() {
     );
     assert!(n.contains("60000"), "{n}");
 }
+
+/// fastText's directories in a bucket: `train-fasttext -d s3://...` trains on the bucket's
+/// `train.txt` the model a local run trains (one thread, byte for byte), `eval-fasttext -d
+/// s3://...` scores its `test.txt` as locally, and a prefix without one says so.
+#[test]
+fn fasttext_trains_and_evaluates_from_a_bucket() {
+    let b = bucket("fasttext-dirs");
+    let tmp = tempfile::tempdir().unwrap();
+    let ft = tmp.path().join("ft");
+    ok(
+        pick_s3(&[
+            "convert-to-fasttext",
+            "-q",
+            "-i",
+            s(&samples()),
+            "-o",
+            s(&ft),
+            "-ll",
+            ".metadata.code_quality.score",
+            "--auto",
+            "3",
+        ]),
+        "convert",
+    );
+    put_dir(&ft, &b, "ft");
+    let train = |d: &str, out: &Path| {
+        ok(
+            pick_s3(&[
+                "train-fasttext",
+                "-q",
+                "-d",
+                d,
+                "-o",
+                s(out),
+                "--dimension",
+                "16",
+                "--epoch",
+                "5",
+                "--thread",
+                "1",
+                "--seed",
+                "42",
+            ]),
+            "train",
+        );
+        std::fs::read(out.join("model.bin")).unwrap()
+    };
+    let local_model = tmp.path().join("local-model");
+    let local = train(s(&ft), &local_model);
+    let remote = train(&format!("s3://{b}/ft"), &tmp.path().join("remote-model"));
+    assert!(
+        local == remote,
+        "the bucket's train.txt trained another model"
+    );
+
+    let eval = |d: &str| {
+        let o = pick_s3(&["-q", "eval-fasttext", "-d", d, "-m", s(&local_model)]);
+        ok(o, "eval")
+            .lines()
+            .filter(|l| {
+                !l.starts_with("dataset_dir") && !l.starts_with("- /") && !l.starts_with("- s3://")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let local_eval = eval(s(&ft));
+    assert!(local_eval.contains("macro_f1"), "{local_eval}");
+    assert_eq!(eval(&format!("s3://{b}/ft")), local_eval);
+
+    let o = pick_s3(&[
+        "train-fasttext",
+        "-d",
+        &format!("s3://{b}/nothing"),
+        "-o",
+        s(&tmp.path().join("m")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("s3://{b}/nothing: no train.txt")),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,5 +1,6 @@
 //! `pick`: parses the command line, runs the command's pipeline, presents its report. Exit 1
-//! for runtime errors, 2 for usage errors, 0 when standard output was closed by its reader.
+//! for runtime errors, 2 for usage errors, 0 when standard output was closed by its reader,
+//! 130 when interrupted (Ctrl-C, SIGTERM), 101 for an internal error (a panic: a bug).
 
 mod args;
 mod commands;
@@ -49,9 +50,36 @@ fn remove_staging_on_interrupt() {
     });
 }
 
+/// A panic, wherever it happens (DataFusion's threads included), is a bug: one line says so
+/// and what to report, the running command's staging is removed, so its output keeps its
+/// previous state, and pick exits 101 (Rust's code for a panic) without a backtrace.
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error in pick {}: {}{at}; this is a bug, please report it with the \
+             command line that ran (outputs were left as they were)",
+            env!("CARGO_PKG_VERSION"),
+            what.replace('\n', " ")
+        );
+        pick_engine::write::staging::remove_registered();
+        std::process::exit(101);
+    }));
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(flags::rewrite_bonepick_shorts(std::env::args_os()));
     remove_staging_on_interrupt();
+    report_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -285,8 +285,17 @@ async fn mirror_on_cluster(m: &Mirror<'_>) -> Result<Vec<(u64, u64)>> {
     let written = mirror_job::run(dataset, &m.query, spec, m.partitions, &m.exec).await?;
     let mut results = Vec::with_capacity(dataset.shards.len());
     let mut schema = None;
+    let local = !crate::store::is_url_path(m.output);
     for shard in &dataset.shards {
         if let Some(&w) = written.get(&shard.rel) {
+            let dest = m.output.join(destination(shard, m.format).0);
+            if local && !dest.is_file() {
+                return Err(PickError::Usage(format!(
+                    "the cluster wrote {} where this machine cannot see it: with --cluster, \
+                     write to a file system every node shares, or to an object store",
+                    dest.display()
+                )));
+            }
             results.push(w);
             continue;
         }
@@ -306,7 +315,7 @@ async fn mirror_on_cluster(m: &Mirror<'_>) -> Result<Vec<(u64, u64)>> {
         let rows = writer.finish(1).await?;
         results.push((rows, mirror_job::written_size(&dest)));
     }
-    if !crate::store::is_url_path(m.output) {
+    if local {
         // What an executor killed mid-file left (its temporary files) is not output.
         let keep: std::collections::BTreeSet<PathBuf> = dataset
             .shards

@@ -46,6 +46,13 @@ impl Drop for Scratch {
     }
 }
 
+/// `PICK_TEST_PANIC` set: writing a shard panics, so the tests can hold what a panic does
+/// (a hidden knob, read once).
+fn panic_for_tests() -> bool {
+    static SET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SET.get_or_init(|| std::env::var_os("PICK_TEST_PANIC").is_some())
+}
+
 /// A result that is whole rows as JSON text (a lone `_json` column), as transforms give.
 pub fn is_row_text(schema: &Schema) -> bool {
     schema.fields().len() == 1 && schema.field(0).name() == "_json"
@@ -90,6 +97,9 @@ impl ShardWriter {
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if panic_for_tests() {
+            panic!("PICK_TEST_PANIC is set");
+        }
         match &mut self.kind {
             Kind::Sink(sink) => sink.write(batch),
             Kind::Rows { text, .. } => text.write(batch),

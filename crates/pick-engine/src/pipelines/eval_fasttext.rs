@@ -240,10 +240,10 @@ impl EvalResult {
 pub fn run(args: &EvalFasttextParams) -> Result<EvalReport> {
     let mut files = Vec::new();
     for dir in &args.dataset {
-        let test = dir.join("test.txt");
-        if test.is_file() {
-            let text = std::fs::read_to_string(&test).map_err(|e| PickError::io(&test, e))?;
-            files.push((test, text));
+        if let Some(local) = crate::store::local::file_in(dir, "test.txt")? {
+            let text = std::fs::read_to_string(&local).map_err(|e| PickError::io(&local, e))?;
+            // Named as the user named it: results and errors say `s3://.../test.txt`.
+            files.push((dir.join("test.txt"), text));
         }
     }
     if files.is_empty() {

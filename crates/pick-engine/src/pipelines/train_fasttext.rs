@@ -97,13 +97,13 @@ fn command_line(a: &TrainFasttextParams, s: &Supervised, prefix: &Path) -> Strin
 fn combined_input(dirs: &[PathBuf], output: &Path) -> Result<PathBuf> {
     let mut files = Vec::new();
     for dir in dirs {
-        let train = dir.join("train.txt");
-        let meta = std::fs::metadata(&train).map_err(|_| {
+        let train = crate::store::local::file_in(dir, "train.txt")?.ok_or_else(|| {
             usage(format!(
                 "{}: no train.txt (make one with convert-to-fasttext)",
                 dir.display()
             ))
         })?;
+        let meta = std::fs::metadata(&train).map_err(|e| PickError::io(&train, e))?;
         if meta.len() == 0 {
             return Err(usage(format!("{}: empty", train.display())));
         }

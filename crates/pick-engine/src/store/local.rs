@@ -107,6 +107,20 @@ pub fn materialize(path: &Path) -> Result<PathBuf> {
     result.map(|()| local)
 }
 
+/// The file `name` in the directory `dir` as a local path: itself for a local directory, the
+/// object fetched into the cache for a prefix in a store; `None` where there is no such file.
+pub fn file_in(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    if !super::is_url_path(dir) {
+        let path = dir.join(name);
+        return Ok(path.is_file().then_some(path));
+    }
+    let prefix = Remote::parse(&dir.to_string_lossy())?;
+    if !write::list(&prefix)?.iter().any(|(key, _)| key == name) {
+        return Ok(None);
+    }
+    materialize(&prefix.child(name).display_path()).map(Some)
+}
+
 /// Where pick keeps what it can make again (copies of objects, inferred schemas):
 /// `$PICK_CACHE_DIR`, else `~/.cache/pick`, else the temporary directory.
 pub fn cache_dir() -> PathBuf {
