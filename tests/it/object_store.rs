@@ -652,3 +652,74 @@ fn fasttext_trains_and_evaluates_from_a_bucket() {
         stderr(&o)
     );
 }
+
+/// A profile whose keys come from a `credential_process`: the command runs (it leaves a mark),
+/// its keys reach the store, and the secret it prints is never shown. A profile that gets
+/// its keys through SSO is an error naming the profile and the setting, not skipped.
+#[test]
+fn credential_process_profiles_are_followed_and_sso_profiles_named() {
+    let b = bucket("process");
+    put_dir(&samples().join("valid"), &b, "data");
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = tmp.path().join("ran");
+    let script = tmp.path().join("credentials.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "touch '{}'\ncat <<'JSON'\n{{\"Version\": 1, \"AccessKeyId\": \"testing\", \
+             \"SecretAccessKey\": \"proc-secret\", \"Expiration\": \"2999-01-01T00:00:00Z\"}}\nJSON\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    let config = tmp.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile proc]\ncredential_process = sh {}\n\
+             [profile sso]\nsso_start_url = https://example.awsapps.com/start\n\
+             sso_region = us-east-1\n\
+             [profile bad]\ncredential_process = echo leaked-secret\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let query = format!("SELECT count(*) AS n FROM 's3://{b}/data'");
+    let run = |profile: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pick"))
+            .args(["sql", "-q", "-f", "csv", &query])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", tmp.path().join("none"))
+            .env("AWS_PROFILE", profile)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &moto().endpoint)
+            .env("PICK_STORE_RETRIES", "1")
+            .output()
+            .unwrap()
+    };
+    let local = crate::common::pick_ok(&[
+        "sql",
+        "-q",
+        "-f",
+        "csv",
+        &format!(
+            "SELECT count(*) AS n FROM '{}'",
+            s(&samples().join("valid"))
+        ),
+    ]);
+    let o = run("proc");
+    assert_eq!(ok(o, "credential_process"), local);
+    assert!(mark.exists(), "the credential_process never ran");
+
+    let o = run("sso");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`sso`") && err.contains("sso_start_url"),
+        "{err}"
+    );
+    assert!(!err.contains("proc-secret"), "{err}");
+}

@@ -224,7 +224,20 @@ fn build(scheme: &str, authority: &str, root: &str) -> object_store::Result<Arc<
             let mut b = AmazonS3Builder::from_env()
                 .with_client_options(client)
                 .with_retry(retry_config());
-            let profile = profile::settings();
+            let selected = profile::profile();
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                let process =
+                    selected
+                        .credentials()
+                        .map_err(|message| object_store::Error::Generic {
+                            store: "S3",
+                            source: message.into(),
+                        })?;
+                if let Some(process) = process {
+                    b = b.with_credentials(process);
+                }
+            }
+            let profile = selected.settings;
             for (var, value) in &profile {
                 if std::env::var_os(var).is_none()
                     && let Ok(k) = var.to_ascii_lowercase().parse::<AmazonS3ConfigKey>()

@@ -3,13 +3,74 @@
 //! `AWS_PROFILE` names (else `default`): `object_store` reads the environment only, and most
 //! users keep their keys in these files. Hand-written because the format is a few lines of
 //! INI and the AWS SDK crates would add a second HTTP stack.
+//!
+//! Keys in the profile, and `credential_process` (a command printing them, run again before
+//! they expire), are used. A profile whose credentials come some other way (SSO, an assumed
+//! role, a web identity) is an error naming the profile and the setting, never skipped.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// The profile's settings, keyed by the environment variable each stands for
-/// (`AWS_ACCESS_KEY_ID`, ...), so the environment can take precedence key by key.
-pub fn settings() -> HashMap<String, String> {
+use async_trait::async_trait;
+use object_store::CredentialProvider;
+use object_store::aws::AwsCredential;
+
+/// What the selected profile says.
+#[derive(Debug, Default)]
+pub struct Profile {
+    /// Its name (`AWS_PROFILE`, else `default`).
+    pub name: String,
+    /// Its settings, keyed by the environment variable each stands for
+    /// (`AWS_ACCESS_KEY_ID`, ...), so the environment can take precedence key by key.
+    pub settings: HashMap<String, String>,
+    /// Its `credential_process`.
+    pub process: Option<String>,
+    /// A setting naming a way to credentials pick does not follow.
+    pub unsupported: Option<String>,
+}
+
+/// Settings that name a way to credentials pick does not follow.
+const UNSUPPORTED: &[&str] = &[
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+];
+
+impl Profile {
+    /// Where S3 credentials come from when the environment has none: the profile's keys, its
+    /// process, or nothing (instance and container credentials); an error for a profile
+    /// whose way to them pick does not follow.
+    pub fn credentials(&self) -> Result<Option<Arc<ProcessCredentials>>, String> {
+        if self.settings.contains_key("AWS_ACCESS_KEY_ID") {
+            return Ok(None);
+        }
+        if let Some(command) = &self.process {
+            return Ok(Some(Arc::new(ProcessCredentials {
+                profile: self.name.clone(),
+                command: command.clone(),
+                cached: Mutex::new(None),
+            })));
+        }
+        match &self.unsupported {
+            Some(key) => Err(format!(
+                "the AWS profile `{}` gets its credentials through `{key}`, which pick does \
+                 not follow; export them first (`aws configure export-credentials --profile \
+                 {} --format env`) or give the profile a `credential_process`",
+                self.name, self.name
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The profile `AWS_PROFILE` names (else `default`), from the config and credentials files.
+pub fn profile() -> Profile {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let file = |var: &str, name: &str| {
         std::env::var_os(var)
@@ -17,7 +78,10 @@ pub fn settings() -> HashMap<String, String> {
             .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
     };
     let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
-    let mut out = HashMap::new();
+    let mut out = Profile {
+        name: profile.clone(),
+        ..Profile::default()
+    };
     // The config file names non-default profiles `[profile name]`; credentials win over it.
     for (path, section) in [
         (
@@ -37,6 +101,14 @@ pub fn settings() -> HashMap<String, String> {
             continue;
         };
         for (key, value) in section_of(&text, &section) {
+            if key == "credential_process" {
+                out.process = Some(value);
+                continue;
+            }
+            if UNSUPPORTED.contains(&key.as_str()) {
+                out.unsupported.get_or_insert(key);
+                continue;
+            }
             let var = match key.as_str() {
                 "aws_access_key_id" => "AWS_ACCESS_KEY_ID",
                 "aws_secret_access_key" => "AWS_SECRET_ACCESS_KEY",
@@ -45,10 +117,122 @@ pub fn settings() -> HashMap<String, String> {
                 "endpoint_url" => "AWS_ENDPOINT_URL",
                 _ => continue,
             };
-            out.insert(var.to_string(), value);
+            out.settings.insert(var.to_string(), value);
         }
     }
     out
+}
+
+/// Credentials printed by a profile's `credential_process` (the AWS CLI's JSON: `Version` 1,
+/// `AccessKeyId`, `SecretAccessKey`, optional `SessionToken` and `Expiration`), kept until
+/// five minutes before they expire (an hour when they do not say).
+#[derive(Debug)]
+pub struct ProcessCredentials {
+    profile: String,
+    command: String,
+    cached: Mutex<Option<(Arc<AwsCredential>, Instant)>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Printed {
+    version: u32,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    expiration: Option<String>,
+}
+
+impl ProcessCredentials {
+    fn run(&self) -> Result<(AwsCredential, Instant), String> {
+        // The command is not named: command lines can hold secrets too.
+        let failed = |why: String| {
+            format!(
+                "the credential_process of the AWS profile `{}`: {why}",
+                self.profile
+            )
+        };
+        let out = std::process::Command::new("sh")
+            .args(["-c", &self.command])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| failed(format!("cannot run it: {e}")))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(failed(format!(
+                "it failed ({}): {}",
+                out.status,
+                err.trim()
+            )));
+        }
+        // What it printed holds secrets: never part of a message.
+        let printed: Printed = serde_json::from_slice(&out.stdout).map_err(|e| {
+            failed(format!(
+                "it did not print the credentials' JSON ({})",
+                e.classify_name()
+            ))
+        })?;
+        if printed.version != 1 {
+            return Err(failed(format!(
+                "its JSON is version {}, not 1",
+                printed.version
+            )));
+        }
+        let lifetime = printed
+            .expiration
+            .as_deref()
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+            .map(|at| {
+                let left = at.timestamp() - chrono::Utc::now().timestamp() - 300;
+                Duration::from_secs(left.max(0) as u64)
+            })
+            .unwrap_or(Duration::from_secs(3600));
+        Ok((
+            AwsCredential {
+                key_id: printed.access_key_id,
+                secret_key: printed.secret_access_key,
+                token: printed.session_token,
+            },
+            Instant::now() + lifetime,
+        ))
+    }
+}
+
+/// serde_json's error kinds by name, without the input it quotes.
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "a field missing or of the wrong type",
+            serde_json::error::Category::Eof => "cut short",
+        }
+    }
+}
+
+#[async_trait]
+impl CredentialProvider for ProcessCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        if let Some((credential, until)) = &*self.cached.lock().unwrap_or_else(|e| e.into_inner())
+            && Instant::now() < *until
+        {
+            return Ok(Arc::clone(credential));
+        }
+        let (credential, until) = self.run().map_err(|message| object_store::Error::Generic {
+            store: "S3",
+            source: message.into(),
+        })?;
+        let credential = Arc::new(credential);
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Arc::clone(&credential), until));
+        Ok(credential)
+    }
 }
 
 /// `key = value` lines of one `[section]`.
