@@ -206,6 +206,7 @@ impl OutputDir {
         let hidden = format!(".{name}.pick-staging-{}-{nanos}", std::process::id());
         let staged = remote.child_of_root(&format!("{parent}/{hidden}"));
         out.staging = staged.display_path();
+        register(&out.staging);
         out.staged = Some(staged);
         Ok(out)
     }
@@ -245,6 +246,7 @@ impl OutputDir {
     pub fn commit(mut self) -> Result<()> {
         if let (Some(staged), Some(remote)) = (&self.staged, &self.remote) {
             crate::store::write::publish_staged(staged, remote)?;
+            unregister(&self.staging);
             self.done = true;
             return Ok(());
         }
@@ -270,6 +272,7 @@ impl Drop for OutputDir {
             && let Some(staged) = &self.staged
         {
             let _ = crate::store::write::remove_all(staged);
+            unregister(&self.staging);
             return;
         }
         if !self.done {
