@@ -723,3 +723,63 @@ fn credential_process_profiles_are_followed_and_sso_profiles_named() {
     );
     assert!(!err.contains("proc-secret"), "{err}");
 }
+
+/// An object replaced while pick reads it (its output is held back by a reader that has not
+/// read it yet): an error naming the object, never rows from two versions of it.
+#[test]
+fn an_object_replaced_mid_read_is_an_error_naming_it() {
+    let b = bucket("pinned");
+    // 160 MB: more than pick reads ahead of a stalled consumer.
+    let rows = |tag: &str| {
+        let mut text = String::with_capacity(170 << 20);
+        for i in 0..160_000 {
+            text.push_str(&format!(
+                "{{\"id\":{i},\"tag\":\"{tag}\",\"text\":\"{}\"}}\n",
+                "x".repeat(960)
+            ));
+        }
+        text.into_bytes()
+    };
+    let key = object_store::path::Path::from("data/a.jsonl");
+    let put = |bytes: Vec<u8>| {
+        use object_store::ObjectStoreExt;
+        let key = key.clone();
+        signed(&b, async move |store| {
+            store.put(&key, bytes.into()).await.unwrap();
+        })
+    };
+    put(rows("old"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pick"))
+        .args([
+            "sql",
+            "-q",
+            "-f",
+            "jsonl",
+            &format!("SELECT id, tag FROM 's3://{b}/data'"),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("PICK_STORE_RETRIES", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"old\""), "{first}");
+    put(rows("new"));
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("s3://{b}/data/a.jsonl")), "{err}");
+    assert!(err.contains("changed while pick read it"), "{err}");
+    assert!(
+        !rest.contains("\"new\""),
+        "rows of the new version were read"
+    );
+}

@@ -51,7 +51,10 @@ pub fn open(shard: &Shard, codec: Codec) -> Result<Box<dyn Read + Send>> {
 fn open_raw(shard: &Shard, start: u64) -> Result<Box<dyn Read + Send>> {
     Ok(match &shard.object {
         Some(object) => Box::new(crate::store::read::RangedReader::new(
-            object, start, shard.size,
+            object,
+            start,
+            shard.size,
+            Some(&shard.version),
         )),
         None => Box::new(crate::store::local::open(&shard.path, start)?),
     })

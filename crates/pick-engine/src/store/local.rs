@@ -95,7 +95,7 @@ pub fn materialize(path: &Path) -> Result<PathBuf> {
                 std::fs::create_dir_all(parent).map_err(|e| PickError::io(parent, e))?;
             }
             let mut file = std::fs::File::create(&to).map_err(|e| PickError::io(&to, e))?;
-            let mut reader = read::RangedReader::new(&object, 0, *size);
+            let mut reader = read::RangedReader::new(&object, 0, *size, None);
             std::io::copy(&mut reader, &mut file).map_err(|e| PickError::io(&to, e))?;
         }
         std::fs::write(staging.join(LISTING), &listing).map_err(|e| PickError::io(&staging, e))?;

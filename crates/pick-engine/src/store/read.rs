@@ -22,7 +22,8 @@ const AHEAD: usize = 4;
 
 /// An object read front to back as `std::io::Read`, up to `AHEAD` ranges fetched concurrently
 /// ahead of the reader (one at first, one more per range delivered). Dropping it cancels the
-/// fetches.
+/// fetches. Pinned to a version (an ETag), every GET asks for that version only, so an object
+/// replaced mid-read is an error naming it, never a mix of two versions' bytes.
 pub struct RangedReader {
     chunks: async_channel::Receiver<Result<Bytes>>,
     current: Bytes,
@@ -31,8 +32,10 @@ pub struct RangedReader {
 }
 
 impl RangedReader {
-    /// Reads `object` (of `size` bytes) from `start` to its end.
-    pub fn new(object: &Remote, start: u64, size: u64) -> RangedReader {
+    /// Reads `object` (of `size` bytes) from `start` to its end; `version` (as `version`
+    /// gives it when listing) pins it where it is an ETag.
+    pub fn new(object: &Remote, start: u64, size: u64, version: Option<&str>) -> RangedReader {
+        let etag = version.and_then(etag_of).map(str::to_string);
         let (tx, rx) = async_channel::bounded(AHEAD);
         let (store, path, url) = (object.store.clone(), object.path(), object.url());
         let mut ranges = Vec::new();
@@ -52,12 +55,30 @@ impl RangedReader {
                 while inflight.len() < (delivered + 1).min(AHEAD) {
                     let Some(r) = pending.next() else { break };
                     let (store, path) = (store.clone(), path.clone());
-                    inflight.push_back(async move { store.get_range(&path, r).await });
+                    let options = object_store::GetOptions {
+                        if_match: etag.clone(),
+                        range: Some(r.into()),
+                        ..Default::default()
+                    };
+                    inflight.push_back(async move {
+                        match store.get_opts(&path, options).await {
+                            Ok(got) => got.bytes().await,
+                            Err(e) => Err(e),
+                        }
+                    });
                 }
                 let Some(got) = inflight.next().await else {
                     return;
                 };
-                let item = got.map_err(|e| super::store_error(&task_url, e));
+                let item = got.map_err(|e| match e {
+                    object_store::Error::Precondition { .. } => PickError::Store {
+                        url: task_url.clone(),
+                        message: "the object changed while pick read it (its ETag is not the \
+                                  one listed): it was replaced mid-read; run the command again"
+                            .into(),
+                    },
+                    e => super::store_error(&task_url, e),
+                });
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
@@ -131,11 +152,17 @@ pub fn head(object: &Remote) -> Result<(u64, String)> {
     })
 }
 
-/// What changes when an object's bytes do: its ETag, else its last-modified time.
+/// What changes when an object's bytes do: its ETag, else its last-modified time
+/// (`modified:` and the milliseconds).
 pub fn version(meta: &object_store::ObjectMeta) -> String {
     meta.e_tag
         .clone()
-        .unwrap_or_else(|| meta.last_modified.timestamp_millis().to_string())
+        .unwrap_or_else(|| format!("modified:{}", meta.last_modified.timestamp_millis()))
+}
+
+/// The ETag a version is, if it is one a GET can be pinned to (a strong one).
+pub fn etag_of(version: &str) -> Option<&str> {
+    (!version.starts_with("modified:") && !version.starts_with("W/")).then_some(version)
 }
 
 /// A Parquet object for the crate's async reader: footer, column chunks and ranges fetched
@@ -240,14 +267,14 @@ mod tests {
         let size = bytes.len() as u64;
         for start in [0, 1, (1 << 20) - 1, 5 << 20, size - 1, size] {
             let mut out = Vec::new();
-            RangedReader::new(&object, start, size)
+            RangedReader::new(&object, start, size, None)
                 .read_to_end(&mut out)
                 .unwrap();
             assert!(out == bytes[start as usize..], "from {start}");
         }
         // A missing object is an error naming its URL.
         let missing = object.child_of_root("nope");
-        let err = RangedReader::new(&missing, 0, 10)
+        let err = RangedReader::new(&missing, 0, 10, None)
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(err.to_string().contains("mem://b/nope"), "{err}");
