@@ -52,7 +52,9 @@ fn remove_staging_on_interrupt() {
 
 /// A panic, wherever it happens (DataFusion's threads included), is a bug: one line says so
 /// and what to report, the running command's staging is removed, so its output keeps its
-/// previous state, and pick exits 101 (Rust's code for a panic) without a backtrace.
+/// previous state, and pick exits 101 (Rust's code for a panic) without a backtrace. Not in
+/// a cluster's scheduler and executors: Ballista fails the task that panicked, and the
+/// process serves on.
 fn report_panics() {
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
@@ -79,7 +81,9 @@ fn report_panics() {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(flags::rewrite_bonepick_shorts(std::env::args_os()));
     remove_staging_on_interrupt();
-    report_panics();
+    if !cli.is_cluster_role() {
+        report_panics();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -52,6 +52,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether the command is a cluster's long-running process (scheduler, executor), whose
+    /// tasks' panics Ballista turns into failed tasks: the process must outlive them.
+    pub fn is_cluster_role(&self) -> bool {
+        #[cfg(feature = "cluster")]
+        if matches!(self.command, Command::Cluster(_)) {
+            return true;
+        }
+        false
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run SQL over datasets: `-d NAME=DIR` registers tables, paths and globs work in FROM.

@@ -332,7 +332,7 @@ async fn write_partition(
 
 fn out_of_order(file: &str) -> PickError {
     PickError::Failed(format!(
-        "{file}: the cluster delivered this shard's rows out of file order; nothing was written"
+        "{file}: the cluster delivered this shard's rows out of file order; nothing was committed"
     ))
 }
 
@@ -428,15 +428,8 @@ pub async fn run(
         .optimizer
         .enable_round_robin_repartition = false;
     engine.register_dataset("t", dataset.subset(dataset.shards.clone()))?;
-    let mut text = format!(
-        "SELECT {}, _file AS {FILE_COLUMN}, _row AS {ROW_COLUMN} FROM {}",
-        query.select, query.from
-    );
-    if let Some(f) = &query.filter {
-        text.push_str(" WHERE ");
-        text.push_str(f);
-    }
-    let statement = engine.query(&query.params.clone().query(text)).await?;
+    let extra = format!(", _file AS {FILE_COLUMN}, _row AS {ROW_COLUMN}");
+    let statement = engine.query(&query.statement(&extra, false)).await?;
     let expected = spec.files.clone();
     let node = MirrorWrite::new(statement.logical_plan().clone(), Arc::new(spec))?;
     let job = DataFrame::new(

@@ -46,12 +46,20 @@ impl ShardQuery {
     }
 
     pub fn query(&self) -> Query {
-        let mut text = format!("SELECT {} FROM {}", self.select, self.from);
+        self.statement("", true)
+    }
+
+    /// The statement with `extra` columns after the select list (`, a, b`), in row order or
+    /// not.
+    pub fn statement(&self, extra: &str, ordered: bool) -> Query {
+        let mut text = format!("SELECT {}{extra} FROM {}", self.select, self.from);
         if let Some(f) = &self.filter {
             text.push_str(" WHERE ");
             text.push_str(f);
         }
-        text.push_str(" ORDER BY _row");
+        if ordered {
+            text.push_str(" ORDER BY _row");
+        }
         self.params.clone().query(text)
     }
 }
@@ -249,7 +257,7 @@ async fn mirror_here(
                 }
                 let rows = writer.finish(partitions).await?;
                 bar.inc(shard.size);
-                let written = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+                let written = mirror_job::written_size(&dest);
                 Ok::<_, PickError>((rows, written))
             })
         })

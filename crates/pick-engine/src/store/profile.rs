@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -54,7 +54,7 @@ impl Profile {
             return Ok(Some(Arc::new(ProcessCredentials {
                 profile: self.name.clone(),
                 command: command.clone(),
-                cached: Mutex::new(None),
+                cached: tokio::sync::Mutex::new(None),
             })));
         }
         match &self.unsupported {
@@ -125,12 +125,19 @@ pub fn profile() -> Profile {
 
 /// Credentials printed by a profile's `credential_process` (the AWS CLI's JSON: `Version` 1,
 /// `AccessKeyId`, `SecretAccessKey`, optional `SessionToken` and `Expiration`), kept until
-/// five minutes before they expire (an hour when they do not say).
-#[derive(Debug)]
+/// five minutes before they expire (an hour when they do not say). One
+/// run at a time, off the async workers; concurrent requests wait for it.
 pub struct ProcessCredentials {
     profile: String,
     command: String,
-    cached: Mutex<Option<(Arc<AwsCredential>, Instant)>>,
+    cached: tokio::sync::Mutex<Option<(Arc<AwsCredential>, Instant)>>,
+}
+
+// The command line and the keys can hold secrets: neither is shown.
+impl std::fmt::Debug for ProcessCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProcessCredentials(profile {})", self.profile)
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -144,26 +151,17 @@ struct Printed {
 }
 
 impl ProcessCredentials {
-    fn run(&self) -> Result<(AwsCredential, Instant), String> {
-        // The command is not named: command lines can hold secrets too.
-        let failed = |why: String| {
-            format!(
-                "the credential_process of the AWS profile `{}`: {why}",
-                self.profile
-            )
-        };
+    fn run(profile: &str, command: &str) -> Result<(AwsCredential, Instant), String> {
+        // The command is not named, and what it prints is not shown: either can hold secrets.
+        let failed =
+            |why: String| format!("the credential_process of the AWS profile `{profile}`: {why}");
         let out = std::process::Command::new("sh")
-            .args(["-c", &self.command])
+            .args(["-c", command])
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|e| failed(format!("cannot run it: {e}")))?;
         if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(failed(format!(
-                "it failed ({}): {}",
-                out.status,
-                err.trim()
-            )));
+            return Err(failed(format!("it failed ({})", out.status)));
         }
         // What it printed holds secrets: never part of a message.
         let printed: Printed = serde_json::from_slice(&out.stdout).map_err(|e| {
@@ -183,8 +181,9 @@ impl ProcessCredentials {
             .as_deref()
             .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
             .map(|at| {
-                let left = at.timestamp() - chrono::Utc::now().timestamp() - 300;
-                Duration::from_secs(left.max(0) as u64)
+                // Five minutes before they expire; half what is left when that is short.
+                let left = (at.timestamp() - chrono::Utc::now().timestamp()).max(0);
+                Duration::from_secs(if left > 600 { left - 300 } else { left / 2 } as u64)
             })
             .unwrap_or(Duration::from_secs(3600));
         Ok((
@@ -219,18 +218,23 @@ impl CredentialProvider for ProcessCredentials {
     type Credential = AwsCredential;
 
     async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        if let Some((credential, until)) = &*self.cached.lock().unwrap_or_else(|e| e.into_inner())
+        let mut cached = self.cached.lock().await;
+        if let Some((credential, until)) = &*cached
             && Instant::now() < *until
         {
             return Ok(Arc::clone(credential));
         }
-        let (credential, until) = self.run().map_err(|message| object_store::Error::Generic {
+        let (profile, command) = (self.profile.clone(), self.command.clone());
+        let ran = tokio::task::spawn_blocking(move || ProcessCredentials::run(&profile, &command))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        let (credential, until) = ran.map_err(|message| object_store::Error::Generic {
             store: "S3",
             source: message.into(),
         })?;
         let credential = Arc::new(credential);
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Arc::clone(&credential), until));
+        *cached = Some((Arc::clone(&credential), until));
         Ok(credential)
     }
 }

@@ -183,18 +183,61 @@ pub fn publish(staged: &Path, dest: &Remote) -> Result<()> {
 /// Publishes the objects under the prefix `staged` (written there by a cluster's executors)
 /// as the prefix `dest`, as `publish` does, each copied within the store; then removes them.
 pub fn publish_staged(staged: &Remote, dest: &Remote) -> Result<()> {
-    let files: Vec<String> = list(staged)?.into_iter().map(|(k, _)| k).collect();
+    let listed = list(staged)?;
+    let files: Vec<String> = listed.iter().map(|(k, _)| k.clone()).collect();
+    let sizes: std::collections::HashMap<String, u64> = listed.into_iter().collect();
     let from = staged.clone();
     replace(dest, &files, move |rel, to| {
+        let size = sizes.get(rel).copied().unwrap_or(0);
         let from = from.child(rel);
-        Box::pin(async move {
-            to.store
-                .copy(&from.path(), &to.path())
-                .await
-                .map_err(|e| to.error(e))
-        })
+        Box::pin(async move { copy_object(&from, &to, size).await })
     })?;
-    delete(staged, files)
+    // Published: what is left of the staging is litter, not a failure.
+    let _ = delete(staged, files);
+    Ok(())
+}
+
+/// The largest object a store copies in one request (S3's CopyObject limit).
+const COPY_BYTES: u64 = 5 << 30;
+
+/// `from` copied to `to` in the store: one copy request, or, above what one request may copy,
+/// read and uploaded in parts as `upload` does.
+async fn copy_object(from: &Remote, to: &Remote, size: u64) -> Result<()> {
+    if size <= COPY_BYTES {
+        return to
+            .store
+            .copy(&from.path(), &to.path())
+            .await
+            .map_err(|e| to.error(e));
+    }
+    let mut bytes = from
+        .store
+        .get(&from.path())
+        .await
+        .map_err(|e| from.error(e))?
+        .into_stream();
+    let upload = to
+        .store
+        .put_multipart(&to.path())
+        .await
+        .map_err(|e| to.error(e))?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+    while let Some(chunk) = bytes.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(from.error(e));
+            }
+        };
+        if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+            let _ = writer.abort().await;
+            return Err(to.error(e));
+        }
+        writer.write(&chunk);
+    }
+    writer.finish().await.map_err(|e| to.error(e))?;
+    Ok(())
 }
 
 /// Removes every object under the prefix `dir`.
