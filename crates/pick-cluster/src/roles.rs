@@ -144,8 +144,10 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     } else {
         options.slots
     };
-    // Each task's decoders get the cores of one slot; what they hold is taken from the pool.
+    // Each task's decoders and zstd workers get the cores of one slot; what the decoders
+    // hold is taken from the pool.
     set_tasks_at_once(slots);
+    pick_engine::write::sink::set_writers_at_once(slots);
     let pool = memory_limit().saturating_sub(memory_outside_pool(slots));
     let config = ExecutorProcessConfig {
         bind_host: options.bind.ip().to_string(),

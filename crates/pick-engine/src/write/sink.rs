@@ -80,6 +80,26 @@ pub fn zstd_level() -> i32 {
     ZSTD_LEVEL.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Files this process writes at once, where something bounds it (0: one at a time is
+/// assumed, every core compressing it).
+static WRITERS_AT_ONCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Bounds the files this process compresses at once: a cluster's executor runs as many
+/// tasks as it has slots, each writing its own file, so each file's zstd workers get the
+/// cores of one slot.
+pub fn set_writers_at_once(n: usize) {
+    WRITERS_AT_ONCE.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// zstd's workers per file: the cores, shared by the files written at once.
+fn zstd_workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let at_once = WRITERS_AT_ONCE
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .max(1);
+    cores.div_ceil(at_once).max(1)
+}
+
 /// A compressing writer chosen by codec, finished explicitly so write errors surface.
 type Base = BufWriter<Box<dyn Write + Send>>;
 
@@ -97,8 +117,7 @@ impl Compressed {
                 // zstd's own workers compress while rows are still being made; the output
                 // is one ordinary frame whatever their number.
                 let mut e = zstd::stream::write::Encoder::new(w, level)?;
-                let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-                e.multithread(workers as u32)?;
+                e.multithread(zstd_workers() as u32)?;
                 Compressed::Zstd(e)
             }
             Codec::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
