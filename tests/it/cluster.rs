@@ -298,6 +298,27 @@ fn corpus(dir: &Path, shards: usize, rows: usize) {
     }
 }
 
+/// Kills the cluster's last executor (its log in `work`) while it runs a task: when its log
+/// shows more tasks received than finished.
+fn kill_the_last_executor_while_it_runs_a_task(cluster: &mut Cluster, work: &Path) {
+    let n = cluster.executors.len() - 1;
+    let log = work.join(format!("executor-{n}.log"));
+    let running = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.matches("Received task").count() > text.matches("Finished task").count()
+    };
+    let waiting = Instant::now();
+    while !running() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "executor {n} never ran a task: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(cluster.executors.pop());
+}
+
 #[test]
 fn a_killed_executor_never_gives_a_wrong_answer() {
     let tmp = tempfile::tempdir().unwrap();
@@ -321,23 +342,7 @@ fn a_killed_executor_never_gives_a_wrong_answer() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Killed while it runs a task: its log shows more tasks received than finished.
-    let log = tmp.path().join("executor-1.log");
-    let running = || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.matches("Received task").count() > text.matches("Finished task").count()
-    };
-    let waiting = Instant::now();
-    while !running() {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(120),
-            "executor 1 never ran a task: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let victim = cluster.executors.pop().unwrap();
-    drop(victim);
+    kill_the_last_executor_while_it_runs_a_task(&mut cluster, tmp.path());
     let start = Instant::now();
     let o = client.wait_with_output().unwrap();
     assert!(
@@ -578,21 +583,7 @@ fn a_killed_executor_leaves_no_half_written_output() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let log = tmp.path().join("executor-1.log");
-    let running = || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.matches("Received task").count() > text.matches("Finished task").count()
-    };
-    let waiting = Instant::now();
-    while !running() {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(120),
-            "executor 1 never ran a task: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(cluster.executors.pop());
+    kill_the_last_executor_while_it_runs_a_task(&mut cluster, tmp.path());
     let o = client.wait_with_output().unwrap();
     if o.status.success() {
         assert_eq!(

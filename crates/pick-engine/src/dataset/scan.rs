@@ -300,6 +300,25 @@ impl PickSource {
         }
     }
 
+    /// `store`, its reads of the dataset's objects pinned to the versions listed (DataFusion's
+    /// Parquet reader reads through it; pick's own reader pins its GETs itself).
+    fn pinned(&self, store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        let pins: std::collections::HashMap<_, _> = self
+            .dataset
+            .shards
+            .iter()
+            .filter_map(|s| {
+                let object = s.object.as_ref()?;
+                let etag = crate::store::read::etag_of(&s.version)?;
+                Some((object.path(), (etag.to_string(), object.url())))
+            })
+            .collect();
+        if pins.is_empty() {
+            return store;
+        }
+        Arc::new(crate::store::pinned::Pinned::new(store, pins))
+    }
+
     fn context(&self) -> Arc<ScanContext> {
         Arc::new(
             self.dataset
@@ -325,7 +344,10 @@ impl FileSource for PickSource {
         partition: usize,
     ) -> DfResult<Box<dyn Morselizer>> {
         let parquet = match &self.parquet {
-            Some(read) => Some((Arc::clone(read), read.morselizer(object_store, partition)?)),
+            Some(read) => {
+                let store = self.pinned(object_store);
+                Some((Arc::clone(read), read.morselizer(store, partition)?))
+            }
             None => None,
         };
         let group = base_config

@@ -14,6 +14,7 @@
 
 pub mod live;
 pub mod local;
+pub mod pinned;
 mod profile;
 pub mod read;
 pub mod write;

@@ -71,12 +71,9 @@ impl RangedReader {
                     return;
                 };
                 let item = got.map_err(|e| match e {
-                    object_store::Error::Precondition { .. } => PickError::Store {
-                        url: task_url.clone(),
-                        message: "the object changed while pick read it (its ETag is not the \
-                                  one listed): it was replaced mid-read; run the command again"
-                            .into(),
-                    },
+                    object_store::Error::Precondition { .. } => {
+                        PickError::Failed(super::pinned::changed(&task_url))
+                    }
                     e => super::store_error(&task_url, e),
                 });
                 let failed = item.is_err();
