@@ -732,3 +732,52 @@ fn an_interrupted_command_exits_130_and_leaves_the_output_as_it_was() {
     assert_eq!(files_under(&out), before);
     assert!(left_beside(&out).is_empty(), "{:?}", left_beside(&out));
 }
+
+/// State pick keeps on this machine (the annotation cache, a batch's files) refuses a URL in
+/// one line, exit 2, before anything runs.
+#[test]
+fn local_state_refuses_a_url_in_one_line() {
+    for args in [
+        &[
+            "annotate-dataset",
+            "-d",
+            "in",
+            "-o",
+            "out",
+            "-T",
+            "p",
+            "-m",
+            "m",
+            "--cache-location",
+            "s3://b/cache",
+        ][..],
+        &[
+            "batch-annotate-submit",
+            "-d",
+            "in",
+            "-b",
+            "s3://b/batches",
+            "-T",
+            "p",
+            "-m",
+            "m",
+        ][..],
+        &[
+            "batch-annotate-retrieve",
+            "-b",
+            "gs://b/batches",
+            "-o",
+            "out",
+        ][..],
+    ] {
+        let o = pick(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a URL"), "{args:?}: {err}");
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("error")).count(),
+            1,
+            "{err}"
+        );
+    }
+}

@@ -127,6 +127,15 @@ fn without_underscores(digits: &str) -> Option<String> {
 
 /// A whole number as Python's `int()` reads one (bonepick's click flags): surrounding spaces,
 /// a sign, underscores between digits (`10_000`). No fractions, no exponents.
+/// A path that must be on this machine (state pick keeps locally: the annotation cache, a
+/// batch's files): a URL is refused in one line.
+pub fn local_path(s: &str) -> std::result::Result<std::path::PathBuf, String> {
+    if pick_engine::store::is_url(s) {
+        return Err("a directory on this machine, not a URL: pick keeps this state locally".into());
+    }
+    Ok(std::path::PathBuf::from(s))
+}
+
 pub fn py_int<T: TryFrom<i128>>(s: &str) -> std::result::Result<T, String> {
     let bad = || format!("`{s}` is not a whole number");
     let t = without_underscores(s.trim()).ok_or_else(bad)?;

@@ -15,8 +15,9 @@ use crate::output::{Out, Terminal};
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// Directory for the batch's files (rows, requests, manifest.json); must be new or empty.
-    #[arg(short = 'b', long = "batch-dir", value_name = "DIR")]
+    /// Directory for the batch's files (rows, requests, manifest.json); must be new or empty,
+    /// and on this machine (not a URL).
+    #[arg(short = 'b', long = "batch-dir", value_name = "DIR", value_parser = crate::flags::local_path)]
     pub batch_dir: PathBuf,
 
     /// Requests per batch.
@@ -43,7 +44,8 @@ pub struct SubmitArgs {
 
 #[derive(Debug, Args)]
 pub struct RetrieveArgs {
-    #[arg(short = 'b', long = "batch-dir", value_name = "DIR")]
+    /// The directory `batch-annotate-submit` wrote (on this machine).
+    #[arg(short = 'b', long = "batch-dir", value_name = "DIR", value_parser = crate::flags::local_path)]
     pub batch_dir: PathBuf,
 
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]

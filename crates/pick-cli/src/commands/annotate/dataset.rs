@@ -29,9 +29,9 @@ pub struct AnnotateArgs {
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output: PathBuf,
 
-    /// Directory of the answer cache [default, and with no DIR: the user cache directory,
-    /// pick/annotate].
-    #[arg(short = 'c', long = "cache-location", value_name = "DIR")]
+    /// Directory of the answer cache, a SQLite file on this machine (not a URL) [default, and
+    /// with no DIR: the user cache directory, pick/annotate].
+    #[arg(short = 'c', long = "cache-location", value_name = "DIR", value_parser = crate::flags::local_path)]
     pub cache_location: Option<Option<PathBuf>>,
 
     /// `auto`, `default` (or `standard`), `flex`, `priority`, ...: price and latency, not the
