@@ -740,50 +740,7 @@ fn an_object_replaced_mid_read_is_an_error_naming_it() {
         }
         text.into_bytes()
     };
-    let key = object_store::path::Path::from("data/a.jsonl");
-    let put = |bytes: Vec<u8>| {
-        use object_store::ObjectStoreExt;
-        let key = key.clone();
-        signed(&b, async move |store| {
-            store.put(&key, bytes.into()).await.unwrap();
-        })
-    };
-    put(rows("old"));
-    // Rows in file order (one reader) and output as large as the input: pick holds no more of
-    // the object than its read-ahead while the consumer has not read.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pick"))
-        .args([
-            "sql",
-            "-q",
-            "-f",
-            "jsonl",
-            &format!("SELECT id, tag, text FROM 's3://{b}/data' ORDER BY _row"),
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
-        .env("PICK_STORE_RETRIES", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    assert!(first.contains("\"old\""), "{first}");
-    put(rows("new"));
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    let o = child.wait_with_output().unwrap();
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("s3://{b}/data/a.jsonl")), "{err}");
-    assert!(err.contains("changed while pick read it"), "{err}");
-    assert!(
-        !rest.contains("\"new\""),
-        "rows of the new version were read"
-    );
+    assert_replaced_mid_read_is_an_error(&b, "data/a.jsonl", rows("old"), rows("new"));
 }
 
 /// The same for a Parquet object, which DataFusion's reader reads row group by row group:
@@ -825,12 +782,20 @@ fn a_parquet_object_replaced_mid_read_is_an_error_naming_it() {
         std::fs::read(out.join("a.parquet")).unwrap()
     };
     let (old, new) = (parquet("old"), parquet("new"));
-    let key = object_store::path::Path::from("data/a.parquet");
+    assert_replaced_mid_read_is_an_error(&b, "data/a.parquet", old, new);
+}
+
+/// Puts `old` at `key` of `bucket`, starts reading the prefix `data` with pick (in file order,
+/// one reader, output as large as the input, so pick holds no more of the object than its
+/// read-ahead while this test has not read), replaces the object with `new` once the first
+/// row is out, and asserts an error naming the object and no row of the new version.
+fn assert_replaced_mid_read_is_an_error(bucket: &str, key: &str, old: Vec<u8>, new: Vec<u8>) {
+    let path = object_store::path::Path::from(key);
     let put = |bytes: Vec<u8>| {
         use object_store::ObjectStoreExt;
-        let key = key.clone();
-        signed(&b, async move |store| {
-            store.put(&key, bytes.into()).await.unwrap();
+        let path = path.clone();
+        signed(bucket, async move |store| {
+            store.put(&path, bytes.into()).await.unwrap();
         })
     };
     put(old);
@@ -840,7 +805,7 @@ fn a_parquet_object_replaced_mid_read_is_an_error_naming_it() {
             "-q",
             "-f",
             "jsonl",
-            &format!("SELECT id, tag, text FROM 's3://{b}/data' ORDER BY _row"),
+            &format!("SELECT id, tag, text FROM 's3://{bucket}/data' ORDER BY _row"),
         ])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -861,7 +826,7 @@ fn a_parquet_object_replaced_mid_read_is_an_error_naming_it() {
     let o = child.wait_with_output().unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("s3://{b}/data/a.parquet")), "{err}");
+    assert!(err.contains(&format!("s3://{bucket}/{key}")), "{err}");
     assert!(err.contains("changed while pick read it"), "{err}");
     assert!(
         !rest.contains("\"new\""),
